@@ -1,0 +1,71 @@
+"""Command line: ``python -m core run|worker|audit ...``."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_STORE = Path(os.environ.get("RLAIF_AUDIT_STORE", ".rlaif/store.sqlite"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core", description="RLAIF loop and judge audit")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the whole loop from a config file")
+    run.add_argument("--config", required=True, help="YAML run config (see sample_data/quick.yaml)")
+    run.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"run store (default {DEFAULT_STORE})")
+    run.add_argument("--resume", metavar="RUN_ID", help="continue a stored run instead of starting a new one")
+
+    worker = sub.add_parser("worker", help="execute a stored run (started by the dashboard)")
+    worker.add_argument("--store", type=Path, required=True)
+    worker.add_argument("--run-id", required=True)
+
+    audit = sub.add_parser("audit", help="audit a judge against human-labelled pairs")
+    from core.audit.cli import configure_parser
+
+    configure_parser(audit)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    if args.command == "worker":
+        return _worker(args)
+    from core.audit.cli import run as run_audit
+
+    return run_audit(args)
+
+
+def _run(args) -> int:
+    from core.config import ConfigError, load_config
+    from core.runs.store import Store
+    from core.runs.worker import run_in_this_process
+
+    store = Store(args.store)
+    if args.resume:
+        run_id = args.resume
+        store.get_run(run_id)
+    else:
+        try:
+            cfg = load_config(args.config)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        from core.pipeline import start_run
+
+        run_id = start_run(store, cfg)
+    print(f"run {run_id} -> store {store.path.resolve()}", file=sys.stderr)
+    run_in_this_process(store, run_id)
+    run = store.get_run(run_id)
+    print(f"run {run_id}: {run['status']}  store: {store.path.resolve()}")
+    if run["error"]:
+        print(f"error: {run['error']}", file=sys.stderr)
+    return 0 if run["status"] == "succeeded" else 1
+
+
+def _worker(args) -> int:
+    from core.runs.store import Store
+    from core.runs.worker import run_in_this_process
+
+    run_in_this_process(Store(args.store), args.run_id, show_bars=False)
+    return 0

@@ -1,0 +1,212 @@
+"""Run configuration: one frozen, documented dataclass per stage, composed into RunConfig.
+
+Unknown keys and wrong types raise ``ConfigError`` naming the file and the field, the way
+nanoGPT's configurator refuses unknown keys. The resolved config (relative paths made
+absolute) is what a run stores. Secrets never live here: an API judge names the
+environment variable that holds its key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file or dict that cannot be used; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class PromptsConfig:
+    path: str = field(default="prompts.jsonl", metadata={"help": "JSONL, CSV, or a HF dataset saved on disk; needs a 'prompt' column."})
+    n: int = field(default=32, metadata={"help": "How many prompts to sample per round."})
+    n_clusters: int = field(default=8, metadata={"help": "TF-IDF k-means clusters that the sample is spread across."})
+    seed: int = field(default=0, metadata={"help": "Seed for clustering and sampling."})
+
+    def __post_init__(self):
+        _check(self.n >= 1, "prompts.n", self.n, "must be >= 1")
+        _check(self.n_clusters >= 1, "prompts.n_clusters", self.n_clusters, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    responses_per_prompt: int = field(default=2, metadata={"help": "Responses sampled per prompt; pairs are formed from them."})
+    max_new_tokens: int = field(default=64, metadata={"help": "Longest response, in tokens."})
+    temperature: float = field(default=0.9, metadata={"help": "Sampling temperature (> 0)."})
+    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling mass in (0, 1]."})
+    batch_size: int = field(default=16, metadata={"help": "Prompts per generate() call (left-padded)."})
+    seed: int = field(default=0, metadata={"help": "Seed for sampling."})
+
+    def __post_init__(self):
+        _check(self.responses_per_prompt >= 2, "generation.responses_per_prompt", self.responses_per_prompt, "must be >= 2")
+        _check(self.max_new_tokens >= 1, "generation.max_new_tokens", self.max_new_tokens, "must be >= 1")
+        _check(self.temperature > 0, "generation.temperature", self.temperature, "must be > 0")
+        _check(0 < self.top_p <= 1, "generation.top_p", self.top_p, "must be in (0, 1]")
+        _check(self.batch_size >= 1, "generation.batch_size", self.batch_size, "must be >= 1")
+
+
+JUDGE_BACKENDS = ("local", "longest", "shortest", "random")
+JUDGE_METHODS = ("letters", "pointwise", "likelihood")
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    backend: str = field(default="local", metadata={"help": f"One of {JUDGE_BACKENDS}."})
+    model: str = field(default="smollm2-135m", metadata={"help": "For backend 'local': 'smollm2-135m', 'tiny', or a local HF model directory."})
+    method: str = field(default="letters", metadata={"help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py)."})
+    principles: str = field(default="constitution.txt", metadata={"help": "Text file of principles the judge is shown."})
+    tie_margin: float = field(default=0.0, metadata={"help": "Verdict is TIE when |P(A better) - 0.5| <= this."})
+    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
+    max_response_chars: int = field(default=1500, metadata={"help": "Responses are cut to this many characters before judging."})
+    seed: int = field(default=0, metadata={"help": "Seed for the 'random' backend."})
+
+    def __post_init__(self):
+        _check(self.backend in JUDGE_BACKENDS, "judge.backend", self.backend, f"must be one of {JUDGE_BACKENDS}")
+        _check(self.method in JUDGE_METHODS, "judge.method", self.method, f"must be one of {JUDGE_METHODS}")
+        _check(0 <= self.tie_margin < 0.5, "judge.tie_margin", self.tie_margin, "must be in [0, 0.5)")
+        _check(self.batch_size >= 1, "judge.batch_size", self.batch_size, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    epochs: float = field(default=2.0, metadata={"help": "Passes over the preference pairs."})
+    learning_rate: float = field(default=5e-5, metadata={"help": "AdamW learning rate."})
+    batch_size: int = field(default=8, metadata={"help": "Pairs per step."})
+    max_length: int = field(default=384, metadata={"help": "Token limit for prompt + response; longer pairs are dropped."})
+    eval_fraction: float = field(default=0.25, metadata={"help": "Share of pairs held out to measure accuracy."})
+    seed: int = field(default=0, metadata={"help": "Seed for the split and the scalar head."})
+
+    def __post_init__(self):
+        _check(self.epochs > 0, "reward.epochs", self.epochs, "must be > 0")
+        _check(self.learning_rate > 0, "reward.learning_rate", self.learning_rate, "must be > 0")
+        _check(0 <= self.eval_fraction < 1, "reward.eval_fraction", self.eval_fraction, "must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class PPOStageConfig:
+    updates: int = field(default=8, metadata={"help": "PPO updates (rollout batches) per round."})
+    batch_size: int = field(default=8, metadata={"help": "Rollouts per update."})
+    mini_batches: int = field(default=2, metadata={"help": "Mini-batches per PPO epoch; must divide batch_size."})
+    ppo_epochs: int = field(default=2, metadata={"help": "Optimisation passes over each rollout batch."})
+    response_length: int = field(default=48, metadata={"help": "Tokens generated per rollout."})
+    kl_coef: float = field(default=0.05, metadata={"help": "Weight of the KL penalty to the reference policy."})
+    learning_rate: float = field(default=3e-6, metadata={"help": "AdamW learning rate for policy and value model."})
+    temperature: float = field(default=0.7, metadata={"help": "Rollout sampling temperature."})
+    missing_eos_penalty: float = field(default=0.0, metadata={"help": "Subtracted from the score of rollouts that never stop; 0 disables."})
+    seed: int = field(default=0, metadata={"help": "Seed for rollouts and optimisation."})
+
+    def __post_init__(self):
+        _check(self.updates >= 1, "ppo.updates", self.updates, "must be >= 1")
+        _check(self.batch_size % self.mini_batches == 0, "ppo.mini_batches", self.mini_batches, "must divide ppo.batch_size")
+        _check(self.kl_coef >= 0, "ppo.kl_coef", self.kl_coef, "must be >= 0")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = field(default="run", metadata={"help": "Label shown in the run list."})
+    policy_model: str = field(default="smollm2-135m", metadata={"help": "'smollm2-135m' (embedded), 'tiny' (random init), or a local HF model directory."})
+    rounds: int = field(default=1, metadata={"help": "Loop rounds; round k+1 samples from the policy that round k trained."})
+    human_pairs: str = field(default="", metadata={"help": "Optional pairs JSONL with human labels: RM accuracy is also reported against them."})
+    prompts: PromptsConfig = field(default_factory=PromptsConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    ppo: PPOStageConfig = field(default_factory=PPOStageConfig)
+
+    def __post_init__(self):
+        _check(self.rounds >= 1, "rounds", self.rounds, "must be >= 1")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+# Fields holding file paths: resolved against the config file's folder when relative.
+_PATH_FIELDS = {("prompts", "path"), ("judge", "principles"), ("", "human_pairs")}
+_MODEL_FIELDS = {("", "policy_model"), ("judge", "model")}
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a YAML run config (yaml.safe_load only) and resolve its relative paths."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return config_from_dict(data, source=str(path), base_dir=path.parent)
+
+
+def config_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path | None = None) -> RunConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a run config must be a mapping, got {type(data).__name__}")
+    if base_dir is not None:
+        data = _resolve_paths(data, base_dir)
+    try:
+        return _build(RunConfig, data, source, prefix="")
+    except ConfigError:
+        raise
+    except ValueError as exc:  # raised by a __post_init__ check
+        raise ConfigError(f"{source}: {exc}") from exc
+
+
+def _resolve_paths(data: dict, base_dir: Path) -> dict:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for section, key in _PATH_FIELDS | _MODEL_FIELDS:
+        holder = out.get(section) if section else out
+        if not isinstance(holder, dict) or not isinstance(holder.get(key), str) or not holder[key]:
+            continue
+        value = holder[key]
+        is_model_alias = (section, key) in _MODEL_FIELDS and "/" not in value and not value.startswith(".")
+        if not is_model_alias and not Path(value).is_absolute():
+            holder[key] = str((base_dir / value).resolve())
+    return out
+
+
+def _build(cls, data: dict, source: str, prefix: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: '{prefix.rstrip('.')}' must be a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key '{prefix}{unknown[0]}' (known: {', '.join(fields)})")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, value in data.items():
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind):
+            kwargs[name] = _build(kind, value, source, prefix=f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, kind, source, f"{prefix}{name}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, kind: Any, source: str, where: str) -> Any:
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        if value is None:
+            return None
+        kind = next(k for k in typing.get_args(kind) if k is not type(None))
+    ok = (
+        (kind is bool and isinstance(value, bool))
+        or (kind is int and isinstance(value, int) and not isinstance(value, bool))
+        or (kind is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (kind is str and isinstance(value, str))
+    )
+    if not ok:
+        raise ConfigError(f"{source}: '{where}' must be {kind.__name__}, got {type(value).__name__} {value!r}")
+    return float(value) if kind is float else value
+
+
+def _check(ok: bool, name: str, value: Any, rule: str) -> None:
+    if not ok:
+        raise ValueError(f"'{name}' {rule}, got {value!r}")

@@ -1,0 +1,192 @@
+"""A judge on a local causal LM, reading token probabilities in batched forward passes.
+
+Methods (``JudgeConfig.method``):
+
+- ``letters``: the pair is shown with the principles; P(first better) is the next-token
+  probability of "A" against "B". Small models answer "A" almost whatever the order: the
+  two-order un-swapping in ``judges.base`` exposes that as inconsistency.
+- ``pointwise``: each response is shown alone with the principles and the model is asked
+  "Yes or No"; P(first better) = sigmoid(logit P(Yes | first) - logit P(Yes | second)).
+  Each (prompt, response) is scored once, so both orders cost one pass per response.
+- ``likelihood``: each response is scored by its mean token log-probability given the
+  principles and prompt; P(first better) = sigmoid(mean-logprob difference * 4).
+
+No text is generated for a verdict. The method measured best on real human labels is the
+default (see README, "The default judge").
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from core.judges.base import Judge, JudgeItem
+from core.schema import OrderReading
+
+_LETTERS_TEMPLATE = (
+    "Judge which response better follows these principles.\n{principles}\n\n"
+    "Question: {prompt}\n\nResponse A:\n{first}\n\nResponse B:\n{second}\n\n"
+    "Which response is better, A or B? Answer with one letter."
+)
+_POINTWISE_TEMPLATE = (
+    "Principles:\n{principles}\n\nQuestion: {prompt}\n\nResponse:\n{response}\n\n"
+    "Does this response follow the principles well? Answer Yes or No."
+)
+_LIKELIHOOD_SCALE = 4.0  # logistic scale on the mean-logprob difference (nats per token)
+
+
+def read_principles(path: str | Path) -> str:
+    """The principles text; an empty or unreadable file is an error naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read principles: {exc}") from exc
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise ValueError(f"{path}: the principles file is empty")
+    return "\n".join(lines)
+
+
+class LocalJudge(Judge):
+    def __init__(self, model, tokenizer, principles: str, *, method: str = "letters", name: str = "",
+                 batch_size: int = 8, max_response_chars: int = 1500):
+        if method not in ("letters", "pointwise", "likelihood"):
+            raise ValueError(f"unknown local judge method {method!r}")
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.principles, self.method = principles, method
+        self.batch_size, self.max_response_chars = batch_size, max_response_chars
+        self.name = name or f"local-{method}"
+        self._a_ids = _variant_ids(tokenizer, "A")
+        self._b_ids = _variant_ids(tokenizer, "B")
+        self._yes_ids = _variant_ids(tokenizer, "Yes")
+        self._no_ids = _variant_ids(tokenizer, "No")
+
+    @classmethod
+    def from_config(cls, cfg) -> "LocalJudge":
+        from core.models import load_policy, load_tokenizer, resolve_model
+
+        path = resolve_model(cfg.model)
+        model_name = cfg.model if cfg.model in ("smollm2-135m", "tiny") else Path(cfg.model).name
+        return cls(load_policy(path), load_tokenizer(path), read_principles(cfg.principles), method=cfg.method,
+                   name=f"{model_name}-{cfg.method}", batch_size=cfg.batch_size,
+                   max_response_chars=cfg.max_response_chars)
+
+    def read_orders(self, items: Sequence[JudgeItem], progress: Callable[[int], None] | None = None):
+        if self.method == "letters":
+            return self._read_letters(items, progress)
+        return self._read_per_response(items, progress)
+
+    # -- letters -----------------------------------------------------------------------
+    def _read_letters(self, items, progress):
+        texts = [self._chat(_LETTERS_TEMPLATE.format(principles=self.principles, prompt=it.prompt,
+                                                     first=self._cut(it.first), second=self._cut(it.second)))
+                 for it in items]
+        out: list[OrderReading | None] = [None] * len(items)
+        for idx, probs, n_tokens, secs in self._next_token_probs(texts, progress):
+            p_a = float(probs[self._a_ids].sum())
+            p_b = float(probs[self._b_ids].sum())
+            p_first = p_a / (p_a + p_b) if p_a + p_b > 0 else None
+            out[idx] = OrderReading(p_first, raw=f"P(A)={p_a:.4g} P(B)={p_b:.4g}", tokens_in=n_tokens, seconds=secs)
+        return out
+
+    # -- pointwise / likelihood: one score per distinct (prompt, response) ---------------
+    def _read_per_response(self, items, progress):
+        keys = sorted({(it.prompt, r) for it in items for r in (it.first, it.second)})
+        cost: dict = {}
+        if self.method == "pointwise":
+            texts = [self._chat(_POINTWISE_TEMPLATE.format(principles=self.principles, prompt=p,
+                                                           response=self._cut(r))) for p, r in keys]
+            scores = {}
+            for idx, probs, n_tokens, secs in self._next_token_probs(texts, None):
+                yes, no = float(probs[self._yes_ids].sum()), float(probs[self._no_ids].sum())
+                scores[keys[idx]] = math.log(max(yes, 1e-12)) - math.log(max(no, 1e-12))
+                cost[keys[idx]] = (n_tokens, secs)
+            scale = 1.0
+        else:
+            scores = {}
+            for key, score, n_tokens, secs in self._mean_logprobs(keys):
+                scores[key], cost[key] = score, (n_tokens, secs)
+            scale = _LIKELIHOOD_SCALE
+        out = []
+        for it in items:
+            s1, s2 = scores[(it.prompt, it.first)], scores[(it.prompt, it.second)]
+            p_first = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, scale * (s1 - s2)))))
+            # each order is charged half of the two responses' cost: both orders share them
+            c1, c2 = cost[(it.prompt, it.first)], cost[(it.prompt, it.second)]
+            out.append(OrderReading(p_first, raw=f"score {s1:.4g} vs {s2:.4g}",
+                                    tokens_in=(c1[0] + c2[0]) // 2, seconds=(c1[1] + c2[1]) / 2))
+        if progress:
+            progress(len(items))
+        return out
+
+    # -- batched forward passes --------------------------------------------------------
+    def _next_token_probs(self, texts, progress):
+        """Yield (index, next-token probabilities, prompt tokens, seconds) per text, batched by length."""
+        import torch
+
+        encoded = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            t0 = time.perf_counter()
+            ids, mask = self._left_pad([encoded[i] for i in batch])
+            with torch.no_grad():
+                logits = self.model(input_ids=ids, attention_mask=mask).logits[:, -1, :]
+            probs = torch.softmax(logits.float(), dim=-1)
+            secs = (time.perf_counter() - t0) / len(batch)
+            for row, i in enumerate(batch):
+                yield i, probs[row], len(encoded[i]), secs
+            if progress:
+                progress(len(batch))
+
+    def _mean_logprobs(self, keys):
+        import torch
+
+        seqs = []
+        for prompt, response in keys:
+            context = self._chat(f"Principles:\n{self.principles}\n\n{prompt}")
+            ctx = self.tokenizer(context, add_special_tokens=False)["input_ids"]
+            resp = self.tokenizer(self._cut(response) + self.tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+            seqs.append((ctx, resp))
+        order = sorted(range(len(keys)), key=lambda i: len(seqs[i][0]) + len(seqs[i][1]))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            t0 = time.perf_counter()
+            ids, mask = self._left_pad([seqs[i][0] + seqs[i][1] for i in batch])
+            with torch.no_grad():
+                logits = self.model(input_ids=ids, attention_mask=mask).logits[:, :-1, :]
+            logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
+            secs = (time.perf_counter() - t0) / len(batch)
+            for row, i in enumerate(batch):
+                n = len(seqs[i][1])  # left padding: the response is the last n tokens
+                yield keys[i], float(logp[row, -n:].mean()), len(seqs[i][0]) + n, secs
+
+    def _left_pad(self, seqs):
+        import torch
+
+        width = max(len(s) for s in seqs)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(s)) + s for s in seqs])
+        mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs])
+        return ids, mask
+
+    def _chat(self, user_text: str) -> str:
+        return self.tokenizer.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
+                                                  add_generation_prompt=True)
+
+    def _cut(self, text: str) -> str:
+        return text if len(text) <= self.max_response_chars else text[: self.max_response_chars] + " …"
+
+
+def _variant_ids(tokenizer, word: str) -> list[int]:
+    """Token ids that start an answer `word`: with and without a leading space, single tokens only."""
+    ids = set()
+    for variant in (word, " " + word):
+        tokens = tokenizer(variant, add_special_tokens=False)["input_ids"]
+        if len(tokens) == 1:
+            ids.add(tokens[0])
+    if not ids:
+        raise ValueError(f"the tokenizer has no single token for {word!r}; the local judge cannot read it")
+    return sorted(ids)

@@ -1,0 +1,175 @@
+"""Sequences the stages for one run: prompts -> responses -> judgments -> preferences ->
+reward model -> PPO, for each round, writing every stage's output to the run store.
+
+Every stage first looks in the store for what it already produced, so ``resume_run`` on a
+run that died continues from the last committed chunk or finished stage.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.config import RunConfig, config_from_dict
+from core.runs.callbacks import RunCancelled, StoreCallback
+from core.runs.progress import Reporter
+from core.runs.store import RunStatus, Store
+from core.schema import Prompt, ResponsePair
+
+
+def start_run(store: Store, cfg: RunConfig) -> str:
+    """Record a new run with its resolved config; it starts QUEUED."""
+    return store.create_run(cfg.to_dict(), name=cfg.name)
+
+
+def run_dir(store: Store, run_id: str) -> Path:
+    return store.path.parent / "runs" / run_id
+
+
+def execute_run(store: Store, run_id: str, *, show_bars: bool = True) -> None:
+    """Run (or resume) every round of a stored run, recording status and errors."""
+    cfg = config_from_dict(store.get_run(run_id)["config"])
+    reporter = Reporter(store, run_id, show_bars=show_bars)
+    store.clear_cancel(run_id)
+    store.update_run(run_id, status=RunStatus.RUNNING, error="")
+    try:
+        for round_ in range(cfg.rounds):
+            reporter.round = round_
+            run_round(store, run_id, cfg, round_, reporter)
+    except RunCancelled:
+        store.update_run(run_id, status=RunStatus.CANCELLED, message="cancelled by request")
+        raise
+    except BaseException as exc:
+        store.update_run(run_id, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    store.update_run(run_id, status=RunStatus.SUCCEEDED, stage="done", progress=1.0,
+                     message=f"{cfg.rounds} round(s) finished")
+
+
+def run_round(store: Store, run_id: str, cfg: RunConfig, round_: int, reporter: Reporter) -> None:
+    policy = policy_for_round(store, run_id, cfg, round_)
+    prompts = prompts_for_round(store, run_id, cfg, round_, reporter)
+    pairs = pairs_for_round(store, run_id, cfg, round_, prompts, policy, reporter)
+    judge_round(store, run_id, cfg, pairs, reporter)
+    reward_path = reward_for_round(store, run_id, cfg, round_, policy, reporter)
+    ppo_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, reporter)
+
+
+def policy_for_round(store: Store, run_id: str, cfg: RunConfig, round_: int) -> Path:
+    """Round 0 starts from the configured policy; round k+1 from the policy round k trained."""
+    from core.models import resolve_model
+
+    if round_ == 0:
+        return resolve_model(cfg.policy_model)
+    trained = store.get_artifact(run_id, round_ - 1, "policy")
+    if trained is None:
+        raise RuntimeError(f"round {round_} needs the policy of round {round_ - 1}, which is not in the store")
+    return Path(trained)
+
+
+def prompts_for_round(store, run_id, cfg, round_, reporter) -> list[Prompt]:
+    from core.prompts import load_prompts, sample_prompts
+
+    stored = store.prompts_frame(run_id)
+    mine = stored[stored["round"] == round_]
+    if not mine.empty:
+        return [Prompt(r.prompt_id, r.text, r.category, int(r.cluster)) for r in mine.itertuples()]
+    with reporter.stage("prompts", 1) as progress:
+        prompts = sample_prompts(load_prompts(cfg.prompts.path), cfg.prompts.n, n_clusters=cfg.prompts.n_clusters,
+                                 seed=cfg.prompts.seed + round_, exclude=set(stored["prompt_id"]))
+        store.add_prompts(run_id, round_, prompts)
+        progress(1)
+    return prompts
+
+
+def pairs_for_round(store, run_id, cfg, round_, prompts, policy, reporter) -> list[ResponsePair]:
+    from core.generation import generate_responses, make_pairs
+    from core.models import load_policy, load_tokenizer
+    from core.schema import Response
+
+    stored = store.responses_frame(run_id)
+    stored = stored[stored["round"] == round_]
+    expected = len(prompts) * cfg.generation.responses_per_prompt
+    if len(stored) >= expected:
+        responses = [Response(r.response_id, r.prompt_id, r.text, r.n_tokens, r.n_chars, r.round, r.model)
+                     for r in stored.itertuples()]
+    else:
+        with reporter.stage("generation", expected) as progress:
+            responses = generate_responses(load_policy(policy), load_tokenizer(policy), prompts, cfg.generation,
+                                           round_=round_, model_name=f"policy-r{round_}", progress=progress)
+            store.add_responses(run_id, responses)
+    pairs = make_pairs(prompts, responses, run_id=run_id, round_=round_)
+    store.add_pairs(pairs, run_id=run_id)
+    return pairs
+
+
+def judge_round(store, run_id, cfg, pairs, reporter) -> None:
+    from core.judges import make_judge
+    from core.labeling import label_pairs
+
+    with reporter.stage("judging", len(pairs)) as progress:
+        judge = make_judge(cfg.judge)
+        try:
+            label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
+        finally:
+            judge.close()
+
+
+def reward_for_round(store, run_id, cfg, round_, policy, reporter) -> Path:
+    from core.preferences import compile_preferences, export_preferences
+    from core.reward_model import train_reward_model
+
+    done = store.get_artifact(run_id, round_, "reward_model")
+    if done:
+        return Path(done)
+    out = run_dir(store, run_id) / f"round{round_}"
+    records, skipped = compile_preferences(store.pairs_frame(run_id=run_id), store.judgments_frame(run_id=run_id))
+    store.set_artifact(run_id, round_, "preferences", export_preferences(records, out / "preferences.jsonl"))
+    store.add_metrics(run_id, round_, "preferences", 0, {"pairs_with_winner": len(records), "pairs_skipped": skipped})
+    human = _human_records(cfg)
+    steps = max(1, int(-(-len(records) * (1 - cfg.reward.eval_fraction) // cfg.reward.batch_size) * cfg.reward.epochs))
+    with reporter.stage("reward_model", steps) as progress:
+        callback = StoreCallback(store, run_id, round_, "reward", progress=lambda s, t: progress.set(s, t))
+        metrics = train_reward_model(policy, records, cfg.reward, out / "reward_model", callbacks=[callback],
+                                     human_records=human)
+    path = metrics.pop("path")
+    store.add_metrics(run_id, round_, "reward_eval", 0, metrics)
+    store.set_artifact(run_id, round_, "reward_model", path)
+    return Path(path)
+
+
+def ppo_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, reporter) -> Path:
+    from core.ppo import length_metrics, run_ppo
+
+    done = store.get_artifact(run_id, round_, "policy")
+    if done:
+        return Path(done)
+    out = run_dir(store, run_id) / f"round{round_}" / "policy"
+
+    def callbacks(recorder):
+        def extra(step: int) -> dict:
+            samples = recorder.drain()
+            store.add_ppo_samples(run_id, round_, step, samples)
+            return length_metrics(samples)
+
+        return [StoreCallback(store, run_id, round_, "ppo", extra=extra, progress=lambda s, t: progress.set(s, t))]
+
+    with reporter.stage("ppo", cfg.ppo.updates) as progress:
+        run_ppo(policy, reward_path, [p.text for p in prompts], cfg.ppo, out, callback_factory=callbacks)
+    store.set_artifact(run_id, round_, "policy", out)
+    return out
+
+
+def _human_records(cfg: RunConfig) -> list[dict]:
+    if not cfg.human_pairs:
+        return []
+    from core.pairs import read_pairs_jsonl
+    from core.preferences import compile_preferences
+
+    pairs = read_pairs_jsonl(cfg.human_pairs)
+    records, _ = compile_preferences(pairs.drop(columns=["verdict"], errors="ignore"),
+                                     pairs[["pair_id", "human"]], label_column="human")
+    return records
+
+
+def config_json(cfg: RunConfig) -> str:
+    return json.dumps(cfg.to_dict(), indent=2)

@@ -1,0 +1,90 @@
+"""Stage 5: train the reward model with TRL's RewardTrainer (the only module that touches it).
+
+The reward model starts from the policy's base model with a scalar head, and learns from the
+pairwise loss -log sigma(r(x, y_chosen) - r(x, y_rejected)). Accuracy is reported on the
+training pairs, on held-out pairs against the judge's labels, and against human labels when
+there are any: a reward model that agrees with the judge but not with people has learned
+the judge's biases.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core.config import RewardConfig
+
+
+def split_records(records: list[dict], eval_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(records))
+    n_eval = int(round(len(records) * eval_fraction)) if len(records) >= 4 else 0
+    return [records[i] for i in order[n_eval:]], [records[i] for i in order[:n_eval]]
+
+
+def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardConfig, out_dir: str | Path, *,
+                       callbacks: Sequence = (), human_records: Sequence[dict] = ()) -> dict:
+    """Train on ``records`` (TRL conversational preference rows); save to ``out_dir``.
+
+    Returns metrics: ``train_accuracy``, ``heldout_accuracy`` (vs the judge),
+    ``human_accuracy`` (vs human labels, when given), pair counts, and ``path``.
+    """
+    from datasets import Dataset
+    from transformers import PrinterCallback
+    from trl import RewardConfig as TRLRewardConfig
+    from trl import RewardTrainer
+
+    from core.models import load_scalar_model, load_tokenizer
+
+    if len(records) < 2:
+        raise ValueError(f"the reward model needs at least 2 preference pairs, got {len(records)}")
+    train, held_out = split_records(records, cfg.eval_fraction, cfg.seed)
+    tokenizer = load_tokenizer(base_model)
+    tokenizer.padding_side = "right"  # the sequence head reads the last non-pad token either way
+    model = load_scalar_model(base_model, tokenizer.pad_token_id)
+    columns = ("prompt", "chosen", "rejected")
+    args = TRLRewardConfig(
+        output_dir=str(out_dir), num_train_epochs=cfg.epochs, learning_rate=cfg.learning_rate,
+        per_device_train_batch_size=cfg.batch_size, max_length=cfg.max_length, logging_steps=1,
+        save_strategy="no", report_to="none", seed=cfg.seed, disable_tqdm=True, center_rewards_coefficient=0.01, bf16=False,
+    )
+    trainer = RewardTrainer(model=model, args=args, processing_class=tokenizer,
+                            train_dataset=Dataset.from_list([{k: r[k] for k in columns} for r in train]),
+                            callbacks=list(callbacks))
+    trainer.remove_callback(PrinterCallback)  # metrics go to the store, not stdout
+    trainer.train()
+    trainer.save_model(str(out_dir))
+    tokenizer.padding_side = "left"
+    tokenizer.save_pretrained(str(out_dir))
+    model = trainer.model.eval()
+    metrics = {
+        "n_train": len(train), "n_heldout": len(held_out), "n_human": len(human_records),
+        "train_accuracy": pairwise_accuracy(model, tokenizer, train),
+        "heldout_accuracy": pairwise_accuracy(model, tokenizer, held_out) if held_out else float("nan"),
+        "human_accuracy": pairwise_accuracy(model, tokenizer, human_records) if human_records else float("nan"),
+        "path": str(out_dir),
+    }
+    return metrics
+
+
+def score_conversations(model, tokenizer, conversations: Sequence[list[dict]], batch_size: int = 8) -> np.ndarray:
+    """Reward of each full conversation (prompt + response messages)."""
+    import torch
+
+    texts = [tokenizer.apply_chat_template(c, tokenize=False) for c in conversations]
+    out = []
+    for start in range(0, len(texts), batch_size):
+        enc = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.no_grad():
+            out.append(model(**enc).logits[:, 0].float().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def pairwise_accuracy(model, tokenizer, records: Sequence[dict]) -> float:
+    """Share of pairs where r(chosen) > r(rejected); ties count half."""
+    if not records:
+        return float("nan")
+    chosen = score_conversations(model, tokenizer, [r["prompt"] + r["chosen"] for r in records])
+    rejected = score_conversations(model, tokenizer, [r["prompt"] + r["rejected"] for r in records])
+    return float(np.mean((chosen > rejected) + 0.5 * (chosen == rejected)))

@@ -1,0 +1,304 @@
+"""The run store: one SQLite file in WAL mode that every stage writes as it goes.
+
+All SQL of the project lives in this module, so moving to a server database is a one-file
+change. Each write is one short transaction; a chunk of judgments or an import is one
+transaction, so a killed process leaves whole chunks or nothing. Rows are keyed so that
+writing the same thing twice updates it instead of doubling it.
+"""
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from core.schema import Judgment, Preference, Response, ResponsePair
+
+
+class RunStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def is_finished(self) -> bool:
+        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, stage TEXT NOT NULL DEFAULT '',
+    round INTEGER NOT NULL DEFAULT 0, progress REAL NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '',
+    config_json TEXT NOT NULL, error TEXT NOT NULL DEFAULT '', cancel_requested INTEGER NOT NULL DEFAULT 0,
+    pid INTEGER, created_at REAL NOT NULL, updated_at REAL NOT NULL, heartbeat_at REAL
+);
+CREATE TABLE IF NOT EXISTS prompts (
+    run_id TEXT NOT NULL, round INTEGER NOT NULL, prompt_id TEXT NOT NULL, text TEXT NOT NULL,
+    category TEXT NOT NULL DEFAULT '', cluster INTEGER NOT NULL DEFAULT -1,
+    PRIMARY KEY (run_id, round, prompt_id)
+);
+CREATE TABLE IF NOT EXISTS responses (
+    response_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, round INTEGER NOT NULL, prompt_id TEXT NOT NULL,
+    text TEXT NOT NULL, n_tokens INTEGER NOT NULL, n_chars INTEGER NOT NULL, model TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS pairs (
+    pair_id TEXT PRIMARY KEY, run_id TEXT, dataset TEXT NOT NULL DEFAULT '', round INTEGER NOT NULL DEFAULT 0,
+    prompt_id TEXT NOT NULL DEFAULT '', prompt TEXT NOT NULL, response_a TEXT NOT NULL, response_b TEXT NOT NULL,
+    category TEXT NOT NULL DEFAULT '', model_a TEXT NOT NULL DEFAULT '', model_b TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pairs_run ON pairs (run_id, round);
+CREATE INDEX IF NOT EXISTS pairs_dataset ON pairs (dataset);
+CREATE TABLE IF NOT EXISTS judgments (
+    pair_id TEXT NOT NULL, judge TEXT NOT NULL, verdict TEXT NOT NULL, p_a REAL, p_a_ab REAL, p_a_ba REAL,
+    consistent INTEGER, raw_ab TEXT NOT NULL DEFAULT '', raw_ba TEXT NOT NULL DEFAULT '',
+    tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0, seconds REAL NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL, PRIMARY KEY (pair_id, judge)
+);
+CREATE TABLE IF NOT EXISTS human_labels (
+    pair_id TEXT NOT NULL, annotator TEXT NOT NULL, label TEXT NOT NULL, created_at REAL NOT NULL,
+    updated_at REAL NOT NULL, PRIMARY KEY (pair_id, annotator)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL, round INTEGER NOT NULL, stage TEXT NOT NULL, step INTEGER NOT NULL,
+    key TEXT NOT NULL, value REAL, created_at REAL NOT NULL, PRIMARY KEY (run_id, round, stage, step, key)
+);
+CREATE TABLE IF NOT EXISTS ppo_samples (
+    run_id TEXT NOT NULL, round INTEGER NOT NULL, step INTEGER NOT NULL, idx INTEGER NOT NULL,
+    prompt TEXT NOT NULL, response TEXT NOT NULL, score REAL, n_tokens INTEGER NOT NULL, n_chars INTEGER NOT NULL,
+    PRIMARY KEY (run_id, round, step, idx)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    run_id TEXT NOT NULL, round INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY (run_id, round, kind)
+);
+"""
+
+_RUN_FIELDS = {"status", "stage", "round", "progress", "message", "error", "pid"}
+
+
+class Store:
+    """A run store on one SQLite file. Cheap to create; opens a connection per transaction."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        con.execute("PRAGMA busy_timeout=30000")
+        con.execute("PRAGMA synchronous=NORMAL")
+        return con
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction: all of it lands, or none of it."""
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    def _frame(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
+        con = self._connect()
+        try:
+            return pd.read_sql_query(sql, con, params=list(params))
+        finally:
+            con.close()
+
+    # -- runs -------------------------------------------------------------------------
+    def create_run(self, config: dict, name: str = "run") -> str:
+        run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        now = time.time()
+        with self.transaction() as con:
+            con.execute(
+                "INSERT INTO runs (run_id, name, status, config_json, created_at, updated_at) VALUES (?,?,?,?,?,?)",
+                (run_id, name, RunStatus.QUEUED.value, json.dumps(config), now, now),
+            )
+        return run_id
+
+    def update_run(self, run_id: str, **fields) -> None:
+        unknown = set(fields) - _RUN_FIELDS
+        if unknown:
+            raise ValueError(f"unknown run fields: {sorted(unknown)}")
+        if isinstance(fields.get("status"), RunStatus):
+            fields["status"] = fields["status"].value
+        now = time.time()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.transaction() as con:
+            con.execute(f"UPDATE runs SET {sets}, updated_at = ?, heartbeat_at = ? WHERE run_id = ?",
+                        (*fields.values(), now, now, run_id))
+
+    def heartbeat(self, run_id: str) -> None:
+        with self.transaction() as con:
+            con.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", (time.time(), run_id))
+
+    def request_cancel(self, run_id: str) -> None:
+        with self.transaction() as con:
+            con.execute("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
+
+    def clear_cancel(self, run_id: str) -> None:
+        with self.transaction() as con:
+            con.execute("UPDATE runs SET cancel_requested = 0 WHERE run_id = ?", (run_id,))
+
+    def get_run(self, run_id: str) -> dict:
+        df = self._frame("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        if df.empty:
+            raise KeyError(f"no run {run_id!r} in {self.path}")
+        row = df.iloc[0].to_dict()
+        row["config"] = json.loads(row.pop("config_json"))
+        return row
+
+    def list_runs(self) -> pd.DataFrame:
+        return self._frame("SELECT run_id, name, status, stage, round, progress, message, error, cancel_requested, "
+                           "pid, created_at, updated_at, heartbeat_at FROM runs ORDER BY created_at DESC")
+
+    # -- stage outputs ----------------------------------------------------------------
+    def add_prompts(self, run_id: str, round_: int, prompts: Iterable) -> None:
+        with self.transaction() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO prompts VALUES (?,?,?,?,?,?)",
+                [(run_id, round_, p.prompt_id, p.text, p.category, p.cluster) for p in prompts],
+            )
+
+    def add_responses(self, run_id: str, responses: Iterable[Response]) -> None:
+        with self.transaction() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?,?)",
+                [(r.response_id, run_id, r.round, r.prompt_id, r.text, r.n_tokens, r.n_chars, r.model)
+                 for r in responses],
+            )
+
+    def add_pairs(self, pairs: Iterable[ResponsePair], *, run_id: str | None = None, dataset: str = "") -> None:
+        now = time.time()
+        with self.transaction() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO pairs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(p.pair_id, run_id, dataset, p.round, p.prompt_id, p.prompt, p.response_a, p.response_b,
+                  p.category, p.model_a, p.model_b, now) for p in pairs],
+            )
+
+    def add_judgments(self, judgments: Iterable[Judgment]) -> None:
+        """One transaction per call: the labeling stage calls it once per chunk."""
+        now = time.time()
+        with self.transaction() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO judgments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(j.pair_id, j.judge, j.verdict.value, j.p_a, j.p_a_ab, j.p_a_ba,
+                  None if j.consistent is None else int(j.consistent), j.raw_ab, j.raw_ba,
+                  j.tokens_in, j.tokens_out, j.seconds, now) for j in judgments],
+            )
+
+    def judged_pair_ids(self, judge: str, pair_ids: Sequence[str]) -> set[str]:
+        df = self._frame("SELECT pair_id FROM judgments WHERE judge = ?", (judge,))
+        return set(df["pair_id"]) & set(pair_ids)
+
+    def set_human_label(self, pair_id: str, annotator: str, label: Preference | str) -> None:
+        """Record one annotator's label; labelling the same pair again updates it."""
+        label = Preference.parse(label)
+        if label is Preference.INVALID or not annotator.strip():
+            raise ValueError(f"a human label needs an annotator and a, b or tie; got {annotator!r}, {label.value}")
+        now = time.time()
+        with self.transaction() as con:
+            con.execute(
+                "INSERT INTO human_labels VALUES (?,?,?,?,?) ON CONFLICT (pair_id, annotator) "
+                "DO UPDATE SET label = excluded.label, updated_at = excluded.updated_at",
+                (pair_id, annotator.strip(), label.value, now, now),
+            )
+
+    def delete_human_label(self, pair_id: str, annotator: str) -> None:
+        with self.transaction() as con:
+            con.execute("DELETE FROM human_labels WHERE pair_id = ? AND annotator = ?", (pair_id, annotator))
+
+    def add_metrics(self, run_id: str, round_: int, stage: str, step: int, values: dict) -> None:
+        now = time.time()
+        rows = [(run_id, round_, stage, int(step), k, float(v), now)
+                for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        with self.transaction() as con:
+            con.executemany("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?)", rows)
+
+    def add_ppo_samples(self, run_id: str, round_: int, step: int, samples: Sequence[dict]) -> None:
+        with self.transaction() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO ppo_samples VALUES (?,?,?,?,?,?,?,?,?)",
+                [(run_id, round_, step, i, s["prompt"], s["response"], s["score"], s["n_tokens"], s["n_chars"])
+                 for i, s in enumerate(samples)],
+            )
+
+    def set_artifact(self, run_id: str, round_: int, kind: str, path: str | Path) -> None:
+        with self.transaction() as con:
+            con.execute("INSERT OR REPLACE INTO artifacts VALUES (?,?,?,?,?)",
+                        (run_id, round_, kind, str(path), time.time()))
+
+    def get_artifact(self, run_id: str, round_: int, kind: str) -> str | None:
+        df = self._frame("SELECT path FROM artifacts WHERE run_id = ? AND round = ? AND kind = ?",
+                         (run_id, round_, kind))
+        return None if df.empty else str(df.iloc[0]["path"])
+
+    # -- frames for the audit and the dashboard ----------------------------------------
+    def prompts_frame(self, run_id: str) -> pd.DataFrame:
+        return self._frame("SELECT * FROM prompts WHERE run_id = ? ORDER BY round, prompt_id", (run_id,))
+
+    def responses_frame(self, run_id: str) -> pd.DataFrame:
+        return self._frame("SELECT * FROM responses WHERE run_id = ? ORDER BY round, prompt_id, response_id",
+                           (run_id,))
+
+    def pairs_frame(self, *, run_id: str | None = None, dataset: str | None = None, round_: int | None = None
+                    ) -> pd.DataFrame:
+        where, params = _where(run_id=run_id, dataset=dataset, round=round_)
+        df = self._frame(f"SELECT * FROM pairs {where} ORDER BY created_at, pair_id", params)
+        df["len_a"] = df["response_a"].str.len()
+        df["len_b"] = df["response_b"].str.len()
+        return df
+
+    def judgments_frame(self, *, judge: str | None = None, run_id: str | None = None) -> pd.DataFrame:
+        where, params = _where(**{"j.judge": judge, "p.run_id": run_id})
+        df = self._frame(f"SELECT j.* FROM judgments j JOIN pairs p USING (pair_id) {where}", params)
+        df["consistent"] = df["consistent"].map({1: True, 0: False}).astype(object)
+        return df
+
+    def human_labels_frame(self, *, pair_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        df = self._frame("SELECT * FROM human_labels ORDER BY updated_at")
+        return df if pair_ids is None else df[df["pair_id"].isin(set(pair_ids))]
+
+    def metrics_frame(self, run_id: str, *, stage: str | None = None) -> pd.DataFrame:
+        where, params = _where(run_id=run_id, stage=stage)
+        return self._frame(f"SELECT round, stage, step, key, value, created_at FROM metrics {where} "
+                           "ORDER BY round, stage, step", params)
+
+    def ppo_samples_frame(self, run_id: str) -> pd.DataFrame:
+        return self._frame("SELECT * FROM ppo_samples WHERE run_id = ? ORDER BY round, step, idx", (run_id,))
+
+    def counts(self, run_id: str) -> dict[str, int]:
+        """Rows per table for one run: what each stage has written so far."""
+        con = self._connect()
+        try:
+            out = {t: con.execute(f"SELECT COUNT(*) FROM {t} WHERE run_id = ?", (run_id,)).fetchone()[0]
+                   for t in ("prompts", "responses", "pairs", "metrics", "ppo_samples", "artifacts")}
+            out["judgments"] = con.execute("SELECT COUNT(*) FROM judgments JOIN pairs USING (pair_id) "
+                                           "WHERE run_id = ?", (run_id,)).fetchone()[0]
+        finally:
+            con.close()
+        return out
+
+
+def _where(**filters) -> tuple[str, list]:
+    parts = [(k, v) for k, v in filters.items() if v is not None]
+    if not parts:
+        return "", []
+    return "WHERE " + " AND ".join(f"{k} = ?" for k, _ in parts), [v for _, v in parts]

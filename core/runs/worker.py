@@ -1,0 +1,71 @@
+"""Running a run outside the UI: the worker process, its heartbeat, and launching it.
+
+The dashboard never trains in its own script thread: ``launch_run`` starts
+``python -m core worker`` as a separate process that writes only to the store. A thread
+in the worker beats the heartbeat every few seconds, so the UI can call a run whose
+worker died "lost" from the store alone, without pid files.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from core.runs.store import RunStatus, Store
+
+HEARTBEAT_SECONDS = 5.0
+LOST_AFTER_SECONDS = 60.0
+
+
+@contextlib.contextmanager
+def heartbeat(store: Store, run_id: str, every: float = HEARTBEAT_SECONDS):
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(every):
+            with contextlib.suppress(Exception):  # a busy database must not kill the run
+                store.heartbeat(run_id)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every + 1)
+
+
+def run_in_this_process(store: Store, run_id: str, *, show_bars: bool = True) -> None:
+    from core.pipeline import execute_run
+    from core.runs.callbacks import RunCancelled
+
+    store.update_run(run_id, pid=os.getpid())
+    with heartbeat(store, run_id), contextlib.suppress(RunCancelled):
+        execute_run(store, run_id, show_bars=show_bars)
+
+
+def launch_run(store: Store, run_id: str) -> subprocess.Popen:
+    """Start the worker for a stored run as its own process (survives a Streamlit rerun)."""
+    log_dir = store.path.parent / "runs" / run_id
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_dir / "worker.log", "ab")  # noqa: SIM115 - handed to the child process
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core", "worker", "--store", str(store.path), "--run-id", run_id],
+        cwd=root, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    store.update_run(run_id, pid=proc.pid, message="worker started")
+    return proc
+
+
+def display_status(run: dict, now: float | None = None, lost_after: float = LOST_AFTER_SECONDS) -> str:
+    """The status to show: 'lost' for a running run whose heartbeat is stale."""
+    status = RunStatus(run["status"])
+    beat = run.get("heartbeat_at") or run.get("updated_at") or 0
+    if status is RunStatus.RUNNING and (now or time.time()) - float(beat) > lost_after:
+        return "lost"
+    return status.value
