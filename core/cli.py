@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+import traceback
 from pathlib import Path
 
-DEFAULT_STORE = Path(os.environ.get("RLAIF_AUDIT_STORE", ".rlaif/store.sqlite"))
+from core.runs.store import default_store_path
+
+DEFAULT_STORE = default_store_path()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +57,10 @@ def _run(args) -> int:
 
         run_id = start_run(store, cfg)
     print(f"run {run_id} -> store {store.path.resolve()}", file=sys.stderr)
-    run_in_this_process(store, run_id)
+    try:
+        run_in_this_process(store, run_id)
+    except Exception:  # recorded in the store as FAILED with its error; show the trace here too
+        traceback.print_exc()
     run = store.get_run(run_id)
     print(f"run {run_id}: {run['status']}  store: {store.path.resolve()}")
     if run["error"]:

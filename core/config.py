@@ -50,26 +50,36 @@ class GenerationConfig:
         _check(self.batch_size >= 1, "generation.batch_size", self.batch_size, "must be >= 1")
 
 
-JUDGE_BACKENDS = ("local", "longest", "shortest", "random")
+JUDGE_BACKENDS = ("local", "openai", "longest", "shortest", "random")
 JUDGE_METHODS = ("letters", "pointwise", "likelihood")
 
 
 @dataclass(frozen=True)
 class JudgeConfig:
     backend: str = field(default="local", metadata={"help": f"One of {JUDGE_BACKENDS}."})
-    model: str = field(default="smollm2-135m", metadata={"help": "For backend 'local': 'smollm2-135m', 'tiny', or a local HF model directory."})
+    model: str = field(default="smollm2-135m", metadata={"help": "'local': 'smollm2-135m', 'tiny', or a local HF model directory; 'openai': the served model name."})
     method: str = field(default="letters", metadata={"help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py)."})
     principles: str = field(default="constitution.txt", metadata={"help": "Text file of principles the judge is shown."})
     tie_margin: float = field(default=0.0, metadata={"help": "Verdict is TIE when |P(A better) - 0.5| <= this."})
     batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
     max_response_chars: int = field(default=1500, metadata={"help": "Responses are cut to this many characters before judging."})
     seed: int = field(default=0, metadata={"help": "Seed for the 'random' backend."})
+    base_url: str = field(default="", metadata={"help": "'openai': the server's base URL, e.g. http://127.0.0.1:8000/v1."})
+    api_key_env: str = field(default="", metadata={"help": "'openai': name of the environment variable holding the API key (the key is never stored)."})
+    concurrency: int = field(default=4, metadata={"help": "'openai': requests in flight at once."})
+    timeout_s: float = field(default=60.0, metadata={"help": "'openai': seconds before a request is retried."})
+    max_retries: int = field(default=5, metadata={"help": "'openai': retries on timeouts, 429 and 5xx, with backoff."})
+    price_per_1k_input_tokens: float = field(default=0.0, metadata={"help": "Money per 1,000 prompt tokens, for the cost report."})
+    price_per_1k_output_tokens: float = field(default=0.0, metadata={"help": "Money per 1,000 generated tokens, for the cost report."})
 
     def __post_init__(self):
         _check(self.backend in JUDGE_BACKENDS, "judge.backend", self.backend, f"must be one of {JUDGE_BACKENDS}")
         _check(self.method in JUDGE_METHODS, "judge.method", self.method, f"must be one of {JUDGE_METHODS}")
         _check(0 <= self.tie_margin < 0.5, "judge.tie_margin", self.tie_margin, "must be in [0, 0.5)")
         _check(self.batch_size >= 1, "judge.batch_size", self.batch_size, "must be >= 1")
+        _check(self.concurrency >= 1, "judge.concurrency", self.concurrency, "must be >= 1")
+        _check(self.backend != "openai" or bool(self.base_url), "judge.base_url", self.base_url,
+               "is required for backend 'openai'")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -19,6 +20,11 @@ from pathlib import Path
 import pandas as pd
 
 from core.schema import Judgment, Preference, Response, ResponsePair
+
+
+def default_store_path() -> Path:
+    """$RLAIF_AUDIT_STORE, or .rlaif/store.sqlite under the current folder (CLI and dashboard share it)."""
+    return Path(os.environ.get("RLAIF_AUDIT_STORE", ".rlaif/store.sqlite"))
 
 
 class RunStatus(str, enum.Enum):

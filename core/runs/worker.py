@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from core.runs.store import RunStatus, Store
 
 HEARTBEAT_SECONDS = 5.0
@@ -69,3 +71,14 @@ def display_status(run: dict, now: float | None = None, lost_after: float = LOST
     if status is RunStatus.RUNNING and (now or time.time()) - float(beat) > lost_after:
         return "lost"
     return status.value
+
+
+def runs_table(store: Store, now: float | None = None) -> "pd.DataFrame":
+    """The run list as the dashboard shows it: display status ('lost' when stale) and ages."""
+    runs = store.list_runs()
+    now = now or time.time()
+    runs["status"] = [display_status(r, now) for r in runs.to_dict("records")]
+    runs["heartbeat_age_s"] = (now - runs["heartbeat_at"].fillna(runs["updated_at"])).round(0)
+    runs["started"] = pd.to_datetime(runs["created_at"], unit="s").dt.strftime("%Y-%m-%d %H:%M")
+    return runs[["run_id", "name", "status", "stage", "round", "progress", "message", "error", "started",
+                 "heartbeat_age_s"]]

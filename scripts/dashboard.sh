@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up, convert the embedded SmolLM2 once, and start the dashboard. Extra args go to streamlit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/python -c "from core.models import ensure_embedded_model as e; print('embedded model:', e())"
+exec .venv/bin/streamlit run dashboard/app.py "$@"

@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny random-init models in a per-session cache, a real SQLite store per test."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Tiny models are built once per session in a private cache, never in the user's cache.
+os.environ.setdefault("RLAIF_AUDIT_CACHE", tempfile.mkdtemp(prefix="rlaif-test-cache-"))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path() -> Path:
+    from core.models import resolve_model
+
+    return resolve_model("tiny")
+
+
+@pytest.fixture
+def store(tmp_path):
+    from core.runs.store import Store
+
+    return Store(tmp_path / "store.sqlite")
+
+
+@pytest.fixture
+def principles_file(tmp_path) -> Path:
+    path = tmp_path / "principles.txt"
+    path.write_text("- Be helpful.\n- Be honest.\n- Prefer the concise answer when both are correct.\n")
+    return path

@@ -1,0 +1,81 @@
+"""The whole loop on tiny models through the real CLI, in a real store."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from core.config import load_config
+from core.generation import generate_responses
+from core.models import load_policy, load_tokenizer, resolve_model
+from core.pipeline import policy_for_round
+from core.runs.store import Store
+from core.schema import Prompt
+from tests.conftest import ROOT, SAMPLE
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    store_path = tmp_path_factory.mktemp("run") / "store.sqlite"
+    proc = subprocess.run([sys.executable, "-m", "core", "run", "--config", str(SAMPLE / "tiny.yaml"),
+                           "--store", str(store_path)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    store = Store(store_path)
+    runs = store.list_runs()
+    assert len(runs) == 1
+    return store, runs.run_id[0], proc
+
+
+def test_cli_prints_run_id_and_store_and_shows_progress(tiny_run):
+    store, run_id, proc = tiny_run
+    assert run_id in proc.stdout and str(store.path.resolve()) in proc.stdout
+    for stage in ("generation", "judging", "reward_model", "ppo"):
+        assert f"round 0 {stage}" in proc.stderr
+
+
+def test_store_holds_every_stage(tiny_run):
+    store, run_id, _ = tiny_run
+    run = store.get_run(run_id)
+    assert run["status"] == "succeeded" and run["config"]["name"] == "tiny"
+    counts = store.counts(run_id)
+    assert counts["prompts"] == 16 and counts["responses"] == 32 and counts["pairs"] == 16
+    assert counts["judgments"] == 16
+    judgments = store.judgments_frame(run_id=run_id)
+    assert judgments.p_a_ab.notna().all() and judgments.p_a_ba.notna().all()
+    keys = set(store.metrics_frame(run_id).key)
+    assert {"objective/kl", "objective/scores", "loss", "train_accuracy", "human_accuracy",
+            "response/mean_tokens"} <= keys
+    for kind in ("preferences", "reward_model", "policy"):
+        for round_ in (0, 1):
+            assert os.path.exists(store.get_artifact(run_id, round_, kind))
+
+
+def test_second_round_samples_from_the_policy_the_first_round_trained(tiny_run):
+    store, run_id, _ = tiny_run
+    cfg = load_config(SAMPLE / "tiny.yaml")
+    trained = policy_for_round(store, run_id, cfg, 1)
+    assert str(trained) == store.get_artifact(run_id, 0, "policy")
+    prompts_1 = store.prompts_frame(run_id).query("round == 1")
+    prompts = [Prompt(r.prompt_id, r.text, r.category) for r in prompts_1.itertuples()]
+    stored = store.responses_frame(run_id).query("round == 1")
+
+    def regenerate(path):
+        return [r.text for r in generate_responses(load_policy(path), load_tokenizer(path), prompts, cfg.generation,
+                                                   round_=1)]
+
+    by_id = dict(zip(stored.response_id, stored.text))
+    expected = [by_id[f"r1-{p.prompt_id}-{k}"] for p in prompts for k in range(2)]
+    assert regenerate(trained) == expected
+    assert regenerate(resolve_model("tiny")) != expected
+
+
+def test_bad_config_fails_cleanly_without_a_run(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("policy_model: tiny\nppo: {kl_coeff: 1}\n")
+    proc = subprocess.run([sys.executable, "-m", "core", "run", "--config", str(bad), "--store",
+                           str(tmp_path / "s.sqlite")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "ppo.kl_coeff" in proc.stderr
+    assert Store(tmp_path / "s.sqlite").list_runs().empty
