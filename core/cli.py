@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    from core.config import ConfigError, load_config
+    from core.config import load_config
     from core.runs.store import Store
     from core.runs.worker import run_in_this_process
 
@@ -48,14 +48,13 @@ def _run(args) -> int:
         run_id = args.resume
         store.get_run(run_id)
     else:
-        try:
-            cfg = load_config(args.config)
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
         from core.pipeline import start_run
 
-        run_id = start_run(store, cfg)
+        try:
+            run_id = start_run(store, load_config(args.config))
+        except ValueError as exc:  # ConfigError and bad input files: nothing was recorded
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     print(f"run {run_id} -> store {store.path.resolve()}", file=sys.stderr)
     try:
         run_in_this_process(store, run_id)

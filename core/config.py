@@ -51,14 +51,14 @@ class GenerationConfig:
 
 
 JUDGE_BACKENDS = ("local", "openai", "longest", "shortest", "random")
-JUDGE_METHODS = ("letters", "pointwise", "likelihood")
+JUDGE_METHODS = ("letters", "pointwise", "likelihood", "generate")
 
 
 @dataclass(frozen=True)
 class JudgeConfig:
     backend: str = field(default="local", metadata={"help": f"One of {JUDGE_BACKENDS}."})
     model: str = field(default="smollm2-135m", metadata={"help": "'local': 'smollm2-135m', 'tiny', or a local HF model directory; 'openai': the served model name."})
-    method: str = field(default="letters", metadata={"help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py)."})
+    method: str = field(default="letters", metadata={"help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py; 'generate' is core/judges/generate_parse.py). 'openai' reads letters only."})
     principles: str = field(default="constitution.txt", metadata={"help": "Text file of principles the judge is shown."})
     tie_margin: float = field(default=0.0, metadata={"help": "Verdict is TIE when |P(A better) - 0.5| <= this."})
     batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
@@ -69,8 +69,11 @@ class JudgeConfig:
     concurrency: int = field(default=4, metadata={"help": "'openai': requests in flight at once."})
     timeout_s: float = field(default=60.0, metadata={"help": "'openai': seconds before a request is retried."})
     max_retries: int = field(default=5, metadata={"help": "'openai': retries on timeouts, 429 and 5xx, with backoff."})
+    backoff_s: float = field(default=1.0, metadata={"help": "'openai': wait before the first retry; doubles per retry (jittered, capped at 30 s) unless the server sends Retry-After."})
+    max_answer_tokens: int = field(default=3, metadata={"help": "'openai' and method 'generate': most tokens the judge may answer with before its answer is parsed."})
     price_per_1k_input_tokens: float = field(default=0.0, metadata={"help": "Money per 1,000 prompt tokens, for the cost report."})
     price_per_1k_output_tokens: float = field(default=0.0, metadata={"help": "Money per 1,000 generated tokens, for the cost report."})
+    human_label_cost: float = field(default=0.67, metadata={"help": "Money per human label, shown beside the judge's cost (RLAIF paper: $0.67 human vs $0.06 AI)."})
 
     def __post_init__(self):
         _check(self.backend in JUDGE_BACKENDS, "judge.backend", self.backend, f"must be one of {JUDGE_BACKENDS}")
@@ -80,6 +83,14 @@ class JudgeConfig:
         _check(self.concurrency >= 1, "judge.concurrency", self.concurrency, "must be >= 1")
         _check(self.backend != "openai" or bool(self.base_url), "judge.base_url", self.base_url,
                "is required for backend 'openai'")
+        _check(self.backend != "openai" or self.method == "letters", "judge.method", self.method,
+               "must be 'letters' for backend 'openai'")
+        _check(self.timeout_s > 0, "judge.timeout_s", self.timeout_s, "must be > 0")
+        _check(self.max_retries >= 0, "judge.max_retries", self.max_retries, "must be >= 0")
+        _check(self.backoff_s >= 0, "judge.backoff_s", self.backoff_s, "must be >= 0")
+        _check(1 <= self.max_answer_tokens <= 64, "judge.max_answer_tokens", self.max_answer_tokens, "must be in [1, 64]")
+        for name in ("price_per_1k_input_tokens", "price_per_1k_output_tokens", "human_label_cost"):
+            _check(getattr(self, name) >= 0, f"judge.{name}", getattr(self, name), "must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -220,3 +231,14 @@ def _coerce(value: Any, kind: Any, source: str, where: str) -> Any:
 def _check(ok: bool, name: str, value: Any, rule: str) -> None:
     if not ok:
         raise ValueError(f"'{name}' {rule}, got {value!r}")
+
+
+def with_overrides(cfg: RunConfig, overrides: dict[str, Any], *, source: str = "form") -> RunConfig:
+    """A copy of ``cfg`` with dotted-key overrides (``{"ppo.kl_coef": 0.1}``), validated like a file."""
+    data = cfg.to_dict()
+    for dotted, value in overrides.items():
+        holder, *path = data, *dotted.split(".")
+        for key in path[:-1]:
+            holder = holder.setdefault(key, {})
+        holder[path[-1]] = value
+    return config_from_dict(data, source=source)

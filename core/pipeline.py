@@ -17,8 +17,28 @@ from core.schema import Prompt, ResponsePair
 
 
 def start_run(store: Store, cfg: RunConfig) -> str:
-    """Record a new run with its resolved config; it starts QUEUED."""
+    """Check the run's input files, then record it with its resolved config; it starts QUEUED.
+
+    A missing or malformed prompts, principles or human-pairs file raises ValueError naming
+    it, and no run is recorded.
+    """
+    check_inputs(cfg)
     return store.create_run(cfg.to_dict(), name=cfg.name)
+
+
+def check_inputs(cfg: RunConfig) -> None:
+    from core.judges.local import read_principles
+    from core.prompts import load_prompts
+
+    if not Path(cfg.prompts.path).exists():
+        raise ValueError(f"prompts file not found: {cfg.prompts.path}")
+    load_prompts(cfg.prompts.path)
+    if cfg.judge.backend in ("local", "openai"):
+        read_principles(cfg.judge.principles)
+    if cfg.human_pairs:
+        from core.pairs import read_pairs_jsonl
+
+        read_pairs_jsonl(cfg.human_pairs)
 
 
 def run_dir(store: Store, run_id: str) -> Path:
@@ -78,7 +98,7 @@ def prompts_for_round(store, run_id, cfg, round_, reporter) -> list[Prompt]:
                                  seed=cfg.prompts.seed + round_, exclude=set(stored["prompt_id"]))
         store.add_prompts(run_id, round_, prompts)
         progress(1)
-    return prompts
+    return sorted(prompts, key=lambda p: p.prompt_id)  # the order a resumed run reads back
 
 
 def pairs_for_round(store, run_id, cfg, round_, prompts, policy, reporter) -> list[ResponsePair]:

@@ -88,6 +88,10 @@ def run_ppo(policy_path: str | Path, reward_path: str | Path, prompts: Sequence[
     policy, ref_policy = load_policy(policy_path), load_policy(policy_path)
     reward_model = load_scalar_model(reward_path, tokenizer.pad_token_id)
     value_model = load_scalar_model(reward_path, tokenizer.pad_token_id)
+    if not prompts:
+        raise ValueError("PPO needs at least one prompt")
+    # TRL drops ragged batches: repeat the prompts until they fill at least one rollout batch
+    prompts = [prompts[i % len(prompts)] for i in range(max(len(prompts), cfg.batch_size))]
     queries = [tokenizer(chat_prompt(tokenizer, p), add_special_tokens=False)["input_ids"] for p in prompts]
     dataset = Dataset.from_dict({"input_ids": queries})
     args = PPOConfig(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.schema import Judgment, Preference, Response, ResponsePair
+from core.schema import Judgment, OrderReading, Preference, Response, ResponsePair
 
 
 def default_store_path() -> Path:
@@ -81,9 +81,18 @@ CREATE TABLE IF NOT EXISTS ppo_samples (
     prompt TEXT NOT NULL, response TEXT NOT NULL, score REAL, n_tokens INTEGER NOT NULL, n_chars INTEGER NOT NULL,
     PRIMARY KEY (run_id, round, step, idx)
 );
+CREATE TABLE IF NOT EXISTS spot_check_draws (
+    source TEXT NOT NULL, judge TEXT NOT NULL, batch INTEGER NOT NULL, pair_id TEXT NOT NULL, stratum TEXT NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY (source, judge, batch, pair_id)
+);
 CREATE TABLE IF NOT EXISTS artifacts (
     run_id TEXT NOT NULL, round INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
     created_at REAL NOT NULL, PRIMARY KEY (run_id, round, kind)
+);
+CREATE TABLE IF NOT EXISTS judge_cache (
+    definition TEXT NOT NULL, item_key TEXT NOT NULL, p_first REAL, raw TEXT NOT NULL DEFAULT '',
+    tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0, seconds REAL NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL, PRIMARY KEY (definition, item_key)
 );
 """
 
@@ -210,6 +219,25 @@ class Store:
                   j.tokens_in, j.tokens_out, j.seconds, now) for j in judgments],
             )
 
+    def import_dataset(self, dataset: str, pairs: Sequence[ResponsePair], labels: Sequence[tuple[str, str, str]],
+                       judgments: Sequence[Judgment] = ()) -> None:
+        """Pairs, their human labels (pair_id, annotator, label) and judgments in ONE transaction."""
+        now = time.time()
+        with self.transaction() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO pairs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(p.pair_id, None, dataset, p.round, p.prompt_id, p.prompt, p.response_a, p.response_b,
+                  p.category, p.model_a, p.model_b, now) for p in pairs])
+            con.executemany(
+                "INSERT INTO human_labels VALUES (?,?,?,?,?) ON CONFLICT (pair_id, annotator) "
+                "DO UPDATE SET label = excluded.label, updated_at = excluded.updated_at",
+                [(pid, who, Preference.parse(label).value, now, now) for pid, who, label in labels])
+            con.executemany(
+                "INSERT OR REPLACE INTO judgments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(j.pair_id, j.judge, j.verdict.value, j.p_a, j.p_a_ab, j.p_a_ba,
+                  None if j.consistent is None else int(j.consistent), j.raw_ab, j.raw_ba,
+                  j.tokens_in, j.tokens_out, j.seconds, now) for j in judgments])
+
     def judged_pair_ids(self, judge: str, pair_ids: Sequence[str]) -> set[str]:
         df = self._frame("SELECT pair_id FROM judgments WHERE judge = ?", (judge,))
         return set(df["pair_id"]) & set(pair_ids)
@@ -290,6 +318,69 @@ class Store:
     def ppo_samples_frame(self, run_id: str) -> pd.DataFrame:
         return self._frame("SELECT * FROM ppo_samples WHERE run_id = ? ORDER BY round, step, idx", (run_id,))
 
+    def pair_sources(self) -> pd.DataFrame:
+        """Every dataset and run that holds pairs, with pair and human-label counts."""
+        return self._frame(
+            "SELECT CASE WHEN run_id IS NULL THEN 'dataset:' || dataset ELSE 'run:' || run_id END AS source, "
+            "COUNT(*) AS n_pairs, SUM(EXISTS (SELECT 1 FROM human_labels h WHERE h.pair_id = p.pair_id)) "
+            "AS n_labelled, MIN(created_at) AS created_at FROM pairs p GROUP BY source ORDER BY created_at")
+
+    def audit_rows(self, source: str) -> pd.DataFrame:
+        """Pairs of one source without their texts (lengths computed in SQL): fast at 100k pairs."""
+        where, params = _source_filter(source)
+        return self._frame(
+            "SELECT pair_id, length(response_a) AS len_a, length(response_b) AS len_b, category, model_a, model_b "
+            f"FROM pairs {where} ORDER BY created_at, pair_id", params)
+
+    def source_judgments(self, source: str) -> pd.DataFrame:
+        where, params = _source_filter(source, alias="p.")
+        df = self._frame("SELECT j.pair_id, j.judge, j.verdict, j.p_a, j.p_a_ab, j.p_a_ba, j.consistent, "
+                         f"j.tokens_in, j.tokens_out, j.seconds FROM judgments j JOIN pairs p USING (pair_id) {where}",
+                         params)
+        df["consistent"] = df["consistent"].map({1: True, 0: False}).astype(object)
+        return df
+
+    def source_human_labels(self, source: str) -> pd.DataFrame:
+        where, params = _source_filter(source, alias="p.")
+        return self._frame("SELECT h.* FROM human_labels h JOIN pairs p USING (pair_id) "
+                           f"{where} ORDER BY h.updated_at", params)
+
+    def get_pairs(self, pair_ids: Sequence[str]) -> pd.DataFrame:
+        marks = ",".join("?" * len(pair_ids))
+        return self._frame(f"SELECT * FROM pairs WHERE pair_id IN ({marks})", list(pair_ids))
+
+    def last_human_label(self, annotator: str) -> dict | None:
+        df = self._frame("SELECT * FROM human_labels WHERE annotator = ? ORDER BY updated_at DESC LIMIT 1",
+                         (annotator,))
+        return None if df.empty else df.iloc[0].to_dict()
+
+    def add_spot_check_draws(self, source: str, judge: str, draws: pd.DataFrame) -> None:
+        """A planned batch of active spot-checks (pair_id, stratum, batch), kept so estimates stay unbiased."""
+        now = time.time()
+        with self.transaction() as con:
+            con.executemany("INSERT OR IGNORE INTO spot_check_draws VALUES (?,?,?,?,?,?)",
+                            [(source, judge, int(d.batch), d.pair_id, d.stratum, now) for d in draws.itertuples()])
+
+    def spot_check_draws(self, source: str, judge: str) -> pd.DataFrame:
+        return self._frame("SELECT pair_id, stratum, batch FROM spot_check_draws WHERE source = ? AND judge = ? "
+                           "ORDER BY batch, created_at, pair_id", (source, judge))
+
+    def pair_judgments(self, pair_id: str) -> pd.DataFrame:
+        df = self._frame("SELECT judge, verdict, p_a, p_a_ab, p_a_ba, consistent FROM judgments WHERE pair_id = ? "
+                         "ORDER BY judge", (pair_id,))
+        df["consistent"] = df["consistent"].map({1: True, 0: False}).astype(object)
+        return df
+
+    def data_version(self) -> tuple:
+        """Changes whenever pairs, judgments or labels change: a cache key for the dashboard."""
+        con = self._connect()
+        try:
+            return tuple(con.execute(
+                f"SELECT COUNT(*), MAX({col}) FROM {table}").fetchone() for table, col in
+                (("pairs", "created_at"), ("judgments", "created_at"), ("human_labels", "updated_at")))
+        finally:
+            con.close()
+
     def counts(self, run_id: str) -> dict[str, int]:
         """Rows per table for one run: what each stage has written so far."""
         con = self._connect()
@@ -301,6 +392,45 @@ class Store:
         finally:
             con.close()
         return out
+
+    # -- judge cache --
+    # Readings an API judge already paid for, keyed by a hash of the judge definition and one
+    # of the item in the order shown (core/judges/cache.py makes both; no secret is in them).
+    def cached_readings(self, definition: str, item_keys: Sequence[str]) -> dict[str, OrderReading]:
+        keys, found = list(dict.fromkeys(item_keys)), {}
+        con = self._connect()
+        try:
+            for start in range(0, len(keys), 500):  # stay under SQLite's bound-variable limit
+                part = keys[start:start + 500]
+                rows = con.execute(
+                    "SELECT item_key, p_first, raw, tokens_in, tokens_out, seconds FROM judge_cache "
+                    f"WHERE definition = ? AND item_key IN ({','.join('?' * len(part))})", (definition, *part),
+                ).fetchall()
+                found.update({k: OrderReading(p, raw, t_in, t_out, secs) for k, p, raw, t_in, t_out, secs in rows})
+        finally:
+            con.close()
+        return found
+
+    def add_cached_reading(self, definition: str, item_key: str, reading: OrderReading) -> None:
+        """One short transaction per reading, so a crash loses no answer already paid for."""
+        with self.transaction() as con:
+            con.execute("INSERT OR REPLACE INTO judge_cache VALUES (?,?,?,?,?,?,?,?)",
+                        (definition, item_key, reading.p_first, reading.raw, reading.tokens_in,
+                         reading.tokens_out, reading.seconds, time.time()))
+
+    def cached_reading_count(self, definition: str | None = None) -> int:
+        where, params = _where(definition=definition)
+        return int(self._frame(f"SELECT COUNT(*) AS n FROM judge_cache {where}", params)["n"].iloc[0])
+
+
+
+def _source_filter(source: str, alias: str = "") -> tuple[str, list]:
+    kind, _, name = source.partition(":")
+    if kind == "run":
+        return f"WHERE {alias}run_id = ?", [name]
+    if kind == "dataset":
+        return f"WHERE {alias}run_id IS NULL AND {alias}dataset = ?", [name]
+    raise ValueError(f"a pair source is 'run:<id>' or 'dataset:<name>', got {source!r}")
 
 
 def _where(**filters) -> tuple[str, list]:

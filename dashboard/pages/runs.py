@@ -1,12 +1,40 @@
-"""Runs: what is in the store, live."""
+"""Runs: configure and launch the loop as a worker process; watch, cancel and resume runs."""
 import streamlit as st
 
-from core.runs.worker import runs_table
-from dashboard.state import get_store
+from core import runs_ui
+from core.runs.worker import launch_run, runs_table
+from dashboard import state
 
 st.title("Runs")
-store = get_store()
-st.caption(f"Store: `{store.path.resolve()}` · start a run with `python -m core run --config sample_data/quick.yaml`")
+store = state.get_store()
+base = runs_ui.default_config()
+with st.form("launch"):
+    st.caption("Defaults come from sample_data/quick.yaml: the embedded SmolLM2-135M as policy and judge.")
+    c1, c2, c3 = st.columns(3)
+    values = {
+        "name": c1.text_input("Run name", base.name),
+        "policy_model": c1.text_input("Policy model ('smollm2-135m', 'tiny' or a folder)", base.policy_model),
+        "judge.backend": c2.selectbox("Judge backend", runs_ui.JUDGE_BACKENDS, runs_ui.JUDGE_BACKENDS.index(base.judge.backend)),
+        "judge.method": c2.selectbox("Local judge method", runs_ui.JUDGE_METHODS, runs_ui.JUDGE_METHODS.index(base.judge.method)),
+        "judge.model": c2.text_input("Judge model (local name/folder, or the API model)", base.judge.model),
+        "judge.principles": c2.text_input("Principles file", base.judge.principles),
+        "prompts.path": c1.text_input("Prompts (JSONL/CSV/HF dataset folder)", base.prompts.path),
+        "prompts.n": c3.number_input("Prompts per round", 2, 10000, base.prompts.n),
+        "generation.responses_per_prompt": c3.number_input("Responses per prompt", 2, 8, base.generation.responses_per_prompt),
+        "reward.epochs": c3.number_input("RM epochs", 0.5, 50.0, base.reward.epochs),
+        "ppo.updates": c3.number_input("PPO updates", 1, 10000, base.ppo.updates),
+        "ppo.kl_coef": c2.number_input("KL coefficient", 0.0, 10.0, base.ppo.kl_coef, format="%.3f"),
+        "rounds": c1.number_input("Rounds", 1, 20, base.rounds),
+    }
+    start = st.form_submit_button("Start run", type="primary")
+if start:
+    try:
+        run_id = runs_ui.create_run(store, base, values)
+    except ValueError as exc:
+        st.error(f"Not started: {exc}")
+    else:
+        launch_run(store, run_id)
+        st.success(f"Started run {run_id} in a worker process. Follow it on the Training monitor.")
 
 
 @st.fragment(run_every="3s")
@@ -17,6 +45,14 @@ def run_list():
         return
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1)})
+    chosen = st.selectbox("Run", table["run_id"], key="runs_selected")
+    b1, b2 = st.columns(2)
+    if b1.button("Cancel", key="cancel_run", disabled=not runs_ui.can_cancel(store, chosen)):
+        store.request_cancel(chosen)
+        st.toast(f"Cancel requested for {chosen}")
+    if b2.button("Resume", key="resume_run", disabled=not runs_ui.can_resume(store, chosen)):
+        launch_run(store, chosen)
+        st.toast(f"Resumed {chosen}")
 
 
 run_list()

@@ -1,0 +1,149 @@
+"""The audit of the judges on one pair source in the store, and its findings in plain words.
+
+A source is ``dataset:<name>`` (imported pairs) or ``run:<id>`` (pairs a run generated).
+When several people labelled a pair, the human label is the majority (a split vote is a
+tie); every individual vote is kept for the human-human ceiling.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from core.runs.store import Store
+
+
+def human_consensus(labels: pd.DataFrame) -> pd.DataFrame:
+    """One row per pair: majority label ('A'/'B'/'TIE'), annotator count, and the votes."""
+    if labels.empty:
+        return pd.DataFrame(columns=["pair_id", "human", "n_annotators", "annotators"])
+    votes = labels.groupby("pair_id")["label"].agg(list)
+    rows = []
+    for pair_id, vs in votes.items():
+        counts = pd.Series(vs).value_counts()
+        top = counts[counts == counts.max()].index.tolist()
+        rows.append((pair_id, top[0] if len(top) == 1 else "TIE", len(vs), vs))
+    return pd.DataFrame(rows, columns=["pair_id", "human", "n_annotators", "annotators"])
+
+
+def source_frames(store: Store, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pairs with their human label, judgments) for one source, texts left out."""
+    pairs = store.audit_rows(source)
+    consensus = human_consensus(store.source_human_labels(source))
+    pairs = pairs.merge(consensus, on="pair_id", how="left")
+    multi = pairs["n_annotators"].fillna(0) >= 2
+    if not multi.any():
+        pairs = pairs.drop(columns=["annotators"])
+    else:  # the ceiling is computed over pairs that several people labelled
+        pairs["annotators"] = [v if m else None for v, m in zip(pairs["annotators"], multi)]
+    if (pairs["category"].fillna("") == "").all():
+        pairs = pairs.drop(columns=["category"])
+    return pairs, store.source_judgments(source)
+
+
+def source_audit(store: Store, source: str, *, judges: list[str] | None = None, n_boot: int = 1000,
+                 seed: int = 0) -> dict[str, dict]:
+    """Audit report per judge over the pairs of ``source`` that have a human label."""
+    from core.audit import audit_report, to_json_ready
+
+    pairs, judgments = source_frames(store, source)
+    labelled = pairs[pairs["human"].notna()]
+    if "annotators" in labelled.columns and labelled["annotators"].isna().all():
+        labelled = labelled.drop(columns=["annotators"])
+    names = judges if judges is not None else sorted(judgments["judge"].unique())
+    reports = {}
+    for name in names:
+        mine = judgments[judgments["judge"] == name]
+        if labelled.empty or mine.empty or not labelled["pair_id"].isin(mine["pair_id"]).any():
+            continue
+        subset = labelled[labelled["pair_id"].isin(mine["pair_id"])]
+        reports[name] = to_json_ready(audit_report(subset, mine, judge=name, n_boot=n_boot, seed=seed))
+    return reports
+
+
+def summary_table(reports: dict[str, dict]) -> pd.DataFrame:
+    """One row per judge: the headline numbers side by side."""
+    rows = []
+    for name, r in reports.items():
+        lo, hi = r["agreement_ci95"]
+        rows.append({"judge": name, "pairs": r["n_pairs"], "agreement": r["agreement"], "ci95_low": lo,
+                     "ci95_high": hi, "agreement_no_ties": r["agreement_no_ties"], "kappa": r["cohen_kappa"],
+                     "position_consistency": r["position_consistency"], "judge_p_longer": r["judge_p_longer"],
+                     "human_p_longer": r["human_p_longer"], "ece": r["ece"]})
+    return pd.DataFrame(rows)
+
+
+def findings(report: dict, *, baselines: dict[str, dict] | None = None) -> list[str]:
+    """The report's findings as sentences a stakeholder can read without the charts."""
+    out = [_agreement_sentence(report)]
+    consistency = report.get("position_consistency")
+    if consistency is not None and not _nan(consistency):
+        pos = report["position"]
+        first = pos.get("first_slot_share")
+        tail = "" if first is None or _nan(first) else (
+            f"; when it flipped, it sided with whichever answer was shown first {first:.0%} of the time")
+        verdict = ""
+        if first is not None and not _nan(first) and abs(first - 0.5) >= 0.2 and consistency < 0.8:
+            verdict = f" This is a strong position bias toward the {'first' if first > 0.5 else 'second'} slot."
+        elif consistency < 0.6:
+            verdict = " Its verdicts depend on the order of presentation more often than not."
+        out.append(f"Position: it gave the same verdict in both presentation orders on {consistency:.0%} of "
+                   f"pairs{tail}.{verdict}")
+    out.append(_verbosity_sentence(report))
+    for name, base in (baselines or {}).items():
+        if name != report.get("judge") and base.get("agreement") is not None:
+            verb = "beats" if report["agreement"] > base["agreement_ci95"][1] else (
+                "does not beat" if report["agreement"] >= base["agreement_ci95"][0] else "is worse than")
+            out.append(f"Against the '{name}' yardstick ({base['agreement']:.0%} agreement) the judge {verb} it.")
+    if report.get("ece") is not None and not _nan(report["ece"]):
+        out.append(f"Calibration: its stated confidence is off by {report['ece']:.0%} on average (ECE); "
+                   "0% would mean its confidence can be taken at face value.")
+    return [s for s in out if s]
+
+
+def _agreement_sentence(r: dict) -> str:
+    lo, hi = r["agreement_ci95"]
+    return (f"Agreement with humans: {r['agreement']:.0%} of {r['n_pairs']} pairs (95% CI {lo:.0%}–{hi:.0%}), "
+            f"{r['agreement_no_ties']:.0%} when ties are left out; Cohen's κ = {r['cohen_kappa']:.2f} "
+            f"({_kappa_words(r['cohen_kappa'])}).")
+
+
+def _verbosity_sentence(r: dict) -> str:
+    judge, human = r.get("judge_p_longer"), r.get("human_p_longer")
+    if judge is None or human is None or _nan(judge) or _nan(human):
+        return ""
+    v = r["verbosity"]
+    flag = v.get("judge_more_length_biased")
+    words = ("It is MORE length-biased than the people who labelled the same pairs, beyond the margin of error: "
+             "training on its labels will teach the policy to write longer, not better."
+             if flag else "Its length preference is within the margin of error of the humans'.")
+    return f"Length: it preferred the longer answer {judge:.0%} of the time, humans {human:.0%}. {words}"
+
+
+def _kappa_words(k: float) -> str:
+    if _nan(k):
+        return "undefined"
+    for limit, words in ((0.0, "no better than chance"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"),
+                         (0.8, "substantial")):
+        if k <= limit:
+            return words
+    return "almost perfect"
+
+
+def _nan(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def disagreements(store: Store, source: str, judge: str, *, limit: int = 5) -> list[dict]:
+    """Pairs where the judge's verdict differs from the human majority, with their texts."""
+    from core.spotcheck import agreement_flags
+
+    flags = agreement_flags(store, source, judge)
+    ids = flags[flags == 0].index[:limit].tolist()
+    if not ids:
+        return []
+    pairs = store.get_pairs(ids).set_index("pair_id")
+    human = human_consensus(store.source_human_labels(source)).set_index("pair_id")["human"]
+    verdicts = store.source_judgments(source).query("judge == @judge").set_index("pair_id")["verdict"]
+    return [{"pair_id": i, "prompt": pairs.at[i, "prompt"], "response_a": pairs.at[i, "response_a"],
+             "response_b": pairs.at[i, "response_b"], "human": human.get(i), "verdict": verdicts.get(i)} for i in ids]

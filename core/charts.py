@@ -1,0 +1,102 @@
+"""DataFrames and audit reports -> plotly Figures. No streamlit here: the dashboard and the
+HTML report draw the same figures."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+LABELS = ["A", "B", "TIE"]
+_LAYOUT = dict(template="plotly_white", margin=dict(l=40, r=20, t=50, b=40), height=340)
+
+
+def _err(values, lows, highs) -> dict:
+    return dict(type="data", symmetric=False, array=[h - v for v, h in zip(values, highs)],
+                arrayminus=[v - lo for v, lo in zip(values, lows)])
+
+
+def agreement_figure(reports: dict[str, dict]) -> go.Figure:
+    """Agreement (ties counted) and Cohen's kappa per judge, with 95% CIs."""
+    names = list(reports)
+    fig = go.Figure()
+    for key, ci_key, label in (("agreement", "agreement_ci95", "agreement"),
+                               ("cohen_kappa", "cohen_kappa_ci95", "Cohen's κ")):
+        vals = [_num(reports[n]["agreement_detail"][key]) for n in names]
+        cis = [reports[n]["agreement_detail"][ci_key] for n in names]
+        fig.add_bar(x=names, y=vals, name=label,
+                    error_y=_err(vals, [_num(c[0]) for c in cis], [_num(c[1]) for c in cis]))
+    fig.update_layout(title="Agreement with humans (95% CI)", barmode="group", yaxis_range=[-0.2, 1], **_LAYOUT)
+    return fig
+
+
+def confusion_figure(report: dict) -> go.Figure:
+    cm = report["confusion_matrix"]
+    cols = ["A", "B", "TIE", "INVALID"]
+    z = [[cm[h][j] for j in cols] for h in LABELS]
+    fig = go.Figure(go.Heatmap(z=z, x=[f"judge {c}" for c in cols], y=[f"human {h}" for h in LABELS],
+                               colorscale="Blues", text=z, texttemplate="%{text}", showscale=False))
+    fig.update_layout(title=f"Confusion: {report.get('judge') or 'judge'} vs humans", **_LAYOUT)
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def position_figure(reports: dict[str, dict]) -> go.Figure:
+    names = [n for n in reports if reports[n].get("position_consistency") is not None]
+    fig = go.Figure()
+    fig.add_bar(x=names, y=[reports[n]["position_consistency"] for n in names], name="same verdict in both orders")
+    fig.add_bar(x=names, y=[_num(reports[n]["position"].get("first_slot_share")) for n in names],
+                name="of the flips: sided with the first slot")
+    fig.add_hline(y=0.5, line_dash="dot", annotation_text="0.5")
+    fig.update_layout(title="Position consistency", barmode="group", yaxis_range=[0, 1], **_LAYOUT)
+    return fig
+
+
+def p_longer_figure(reports: dict[str, dict]) -> go.Figure:
+    """P(prefers the longer response), judge beside the humans on the same pairs."""
+    names = list(reports)
+    fig = go.Figure()
+    for who in ("judge", "human"):
+        vals = [_num(reports[n]["verbosity"][f"{who}_p_longer"]) for n in names]
+        cis = [reports[n]["verbosity"][f"{who}_p_longer_ci95"] for n in names]
+        fig.add_bar(x=names, y=vals, name=who, error_y=_err(vals, [_num(c[0]) for c in cis], [_num(c[1]) for c in cis]))
+    fig.add_hline(y=0.5, line_dash="dot")
+    fig.update_layout(title="P(prefer the longer response)", barmode="group", yaxis_range=[0, 1], **_LAYOUT)
+    return fig
+
+
+def length_bucket_figure(reports: dict[str, dict]) -> go.Figure:
+    fig = go.Figure()
+    for name, r in reports.items():
+        rows = r.get("agreement_by_length") or []
+        fig.add_scatter(x=[str(x["length_diff"]) for x in rows], y=[_num(x["agreement"]) for x in rows],
+                        mode="lines+markers", name=name)
+    fig.update_layout(title="Agreement by length difference (chars, |A − B|)", yaxis_range=[0, 1], **_LAYOUT)
+    return fig
+
+
+def calibration_figure(reports: dict[str, dict]) -> go.Figure:
+    fig = go.Figure()
+    fig.add_scatter(x=[0.5, 1], y=[0.5, 1], mode="lines", name="perfect", line=dict(dash="dot", color="grey"))
+    for name, r in reports.items():
+        cal = r.get("calibration") or {}
+        rows = cal.get("reliability") or []
+        fig.add_scatter(x=[x["confidence"] for x in rows], y=[x["agreement"] for x in rows], mode="lines+markers",
+                        name=f"{name} (ECE {_num(cal.get('ece')):.2f})", text=[f"n={x['n']}" for x in rows])
+    fig.update_layout(title="Calibration: confidence vs agreement", xaxis_title="judge confidence",
+                      yaxis_title="agreement with humans", **_LAYOUT)
+    return fig
+
+
+def training_figure(metrics, keys: list[str], title: str) -> go.Figure:
+    """Line per metric key over steps (one subplot each), from a metrics frame (round, stage, step, key, value)."""
+    present = [k for k in keys if (metrics["key"] == k).any()]
+    fig = make_subplots(rows=1, cols=max(1, len(present)), subplot_titles=present or ["no data yet"])
+    for i, key in enumerate(present, start=1):
+        for round_, rows in metrics[metrics["key"] == key].groupby("round"):
+            fig.add_scatter(x=rows["step"], y=rows["value"], mode="lines+markers", name=f"{key} r{round_}",
+                            row=1, col=i, showlegend=False)
+    fig.update_layout(title=title, **{**_LAYOUT, "height": 300})
+    return fig
+
+
+def _num(x) -> float:
+    return float("nan") if x is None else float(x)

@@ -1,0 +1,122 @@
+"""Blind spot-checks: which pair a person labels next, their labels, and what the judge said.
+
+Two ways to pick: ``random`` (a seeded shuffle per annotator) and ``active`` (stratified by
+the judge's uncertainty, order inconsistency and length difference; batches are planned by
+``core.audit.spot_check`` and stored, so the agreement estimate stays unbiased with a valid
+CI). The judge's verdict is only read by ``reveal`` after the person has answered.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from core.runs.store import Store
+
+ACTIVE_BATCH = 20
+
+
+def unlabelled_pair_ids(store: Store, source: str, annotator: str) -> list[str]:
+    pairs = store.audit_rows(source)["pair_id"]
+    labels = store.source_human_labels(source)
+    done = set(labels.loc[labels["annotator"] == annotator, "pair_id"])
+    return [p for p in pairs if p not in done]
+
+
+def next_pair_id(store: Store, source: str, annotator: str, *, mode: str = "random", judge: str = "",
+                 seed: int = 0, skipped: frozenset[str] = frozenset()) -> str | None:
+    """The next pair for ``annotator`` to label, or None when there is nothing left.
+
+    Skipped pairs come back only when nothing else is left.
+    """
+    todo = unlabelled_pair_ids(store, source, annotator)
+    todo = [p for p in todo if p not in skipped] or todo
+    if not todo:
+        return None
+    if mode == "active" and judge:
+        picked = _next_active(store, source, annotator, judge, set(todo), seed)
+        if picked is not None:
+            return picked
+    digest = hashlib.sha256(f"{seed}:{annotator}:{source}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    return todo[int(rng.integers(len(todo)))]
+
+
+def _strata(store: Store, source: str, judge: str) -> pd.Series:
+    from core.audit import spot_check_strata
+
+    rows = store.audit_rows(source)
+    judgments = store.source_judgments(source)
+    frame = rows.merge(judgments[judgments["judge"] == judge], on="pair_id")
+    return spot_check_strata(frame, min_size=5)
+
+
+def _next_active(store, source, annotator, judge, todo: set[str], seed: int) -> str | None:
+    from core.audit import plan_spot_checks
+
+    draws = store.spot_check_draws(source, judge)
+    pending = [p for p in draws["pair_id"] if p in todo]
+    if pending:
+        return pending[0]
+    strata = _strata(store, source, judge)
+    strata = strata[strata.index.isin(todo)]  # a new batch draws only from what this person has not seen
+    if strata.empty:
+        return None
+    history = _history(store, source, judge, draws)
+    n = min(ACTIVE_BATCH, len(strata))
+    n = max(n, min(len(strata), 2 * strata.nunique()))
+    plan = plan_spot_checks(strata, n, history=history, seed=seed + len(draws))
+    store.add_spot_check_draws(source, judge, plan)
+    return str(plan["pair_id"].iloc[0])
+
+
+def _history(store, source, judge, draws: pd.DataFrame) -> pd.DataFrame:
+    agree = agreement_flags(store, source, judge)
+    out = draws.copy()
+    out["agree"] = out["pair_id"].map(agree)
+    return out
+
+
+def agreement_flags(store: Store, source: str, judge: str) -> pd.Series:
+    """1.0/0.0 per pair with a human label: did the judge's verdict match the human majority?"""
+    from core.auditing import human_consensus
+
+    human = human_consensus(store.source_human_labels(source)).set_index("pair_id")["human"]
+    j = store.source_judgments(source)
+    verdict = j[j["judge"] == judge].set_index("pair_id")["verdict"]
+    both = human.index.intersection(verdict.index)
+    return (human.loc[both] == verdict.loc[both]).astype(float)
+
+
+def active_estimate(store: Store, source: str, judge: str) -> dict | None:
+    """Unbiased agreement estimate from the labelled active batches (None until one batch is done)."""
+    from core.audit import estimate_agreement
+
+    draws = _history(store, source, judge, store.spot_check_draws(source, judge))
+    complete = draws.groupby("batch")["agree"].apply(lambda a: a.notna().all())
+    done = draws[draws["batch"].isin(complete[complete].index)]
+    if done.empty:
+        return None
+    return estimate_agreement(done, _strata(store, source, judge))
+
+
+def reveal(store: Store, pair_id: str) -> pd.DataFrame:
+    """Every judge's verdict on one pair, with both orders' probabilities (after the human answered)."""
+    return store.pair_judgments(pair_id)
+
+
+def label_progress(store: Store, source: str, annotator: str) -> dict:
+    total = len(store.audit_rows(source))
+    labels = store.source_human_labels(source)
+    mine = int((labels["annotator"] == annotator).sum())
+    return {"total": total, "labelled_by_you": mine, "labelled_by_anyone": int(labels["pair_id"].nunique())}
+
+
+def undo_last(store: Store, annotator: str) -> str | None:
+    """Remove this annotator's most recent label; return its pair_id (None if there was none)."""
+    last = store.last_human_label(annotator)
+    if last is None:
+        return None
+    store.delete_human_label(last["pair_id"], annotator)
+    return str(last["pair_id"])

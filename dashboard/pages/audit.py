@@ -1,0 +1,38 @@
+"""Agreement & bias: every judge on the same human labels, side by side."""
+import streamlit as st
+
+from core import charts
+from core.auditing import findings, summary_table
+from core.spotcheck import active_estimate
+from dashboard import state
+
+st.title("Agreement & bias")
+source = state.pick_source()
+if not source:
+    st.stop()
+reports = state.cached_audit(source, state.data_version())
+if not reports:
+    st.info("No pair here has both a human label and a judge verdict yet. Label some on the Spot-check page.")
+    st.stop()
+n_labelled = max(r["n_pairs"] for r in reports.values())
+st.metric("Pairs with a human label and a verdict", n_labelled)
+focus = st.selectbox("Judge to read about", list(reports), key="audit_focus")
+for sentence in findings(reports[focus], baselines=reports):
+    st.markdown(f"- {sentence}")
+estimate = active_estimate(state.get_store(), source, focus)
+if estimate:
+    lo, hi = estimate["ci"]
+    st.caption(f"Active spot-check estimate for {focus}: {estimate['estimate']:.0%} (95% CI {lo:.0%}–{hi:.0%}) "
+               f"from {estimate['n_labels']} drawn pairs, unbiased by stratified design.")
+st.dataframe(summary_table(reports).round(3), hide_index=True)
+left, right = st.columns(2)
+left.plotly_chart(charts.agreement_figure(reports))
+right.plotly_chart(charts.confusion_figure(reports[focus]))
+left.plotly_chart(charts.position_figure(reports))
+right.plotly_chart(charts.p_longer_figure(reports))
+left.plotly_chart(charts.length_bucket_figure(reports))
+right.plotly_chart(charts.calibration_figure(reports))
+by_category = reports[focus].get("by_category")
+if by_category:
+    st.subheader("By category")
+    st.dataframe(by_category, hide_index=True)

@@ -1,0 +1,43 @@
+"""Data: bring labelled pairs or prompts in; take preference data and labels out."""
+import streamlit as st
+
+from core import exports
+from core.runs.store import default_store_path
+from dashboard import state
+
+st.title("Data")
+store = state.get_store()
+st.subheader("Upload human-labelled pairs (JSONL)")
+st.caption("One object per line: id, prompt, response_a, response_b, human_preferred (a/b/tie). "
+           "The whole file is checked first; a bad line stops the import and nothing is stored.")
+pairs_file = st.file_uploader("Pairs file", type=["jsonl"], key="pairs_upload")
+dataset = st.text_input("Dataset name", "uploaded", key="pairs_dataset")
+if pairs_file is not None and st.button("Import pairs", key="import_pairs"):
+    try:
+        n = exports.import_uploaded_pairs(store, pairs_file.getvalue(), filename=pairs_file.name, dataset=dataset)
+    except ValueError as exc:
+        st.error(f"Nothing imported. {exc}")
+    else:
+        st.success(f"Imported {n} pairs into dataset:{dataset}.")
+
+st.subheader("Upload prompts (JSONL or CSV)")
+prompts_file = st.file_uploader("Prompts file", type=["jsonl", "csv"], key="prompts_upload")
+if prompts_file is not None and st.button("Save prompts", key="save_prompts"):
+    try:
+        path, n = exports.save_uploaded_prompts(prompts_file.getvalue(), filename=prompts_file.name,
+                                                folder=default_store_path().parent / "uploads")
+    except ValueError as exc:
+        st.error(f"Not saved. {exc}")
+    else:
+        st.success(f"{n} prompts saved to {path}: use this path in the Runs form.")
+
+st.subheader("Download")
+source = state.pick_source("Pairs to export")
+if source:
+    judges = sorted(store.source_judgments(source)["judge"].unique())
+    judge = st.selectbox("Chosen side follows the judge", judges, key="export_judge") if judges else None
+    if judge:
+        st.download_button("Preference dataset (TRL JSONL)", exports.preference_jsonl(store, source, judge),
+                           file_name="preferences.jsonl", mime="application/jsonl", key="dl_prefs")
+    st.download_button("Human labels (CSV)", exports.human_labels_csv(store, source), file_name="human_labels.csv",
+                       mime="text/csv", key="dl_labels")

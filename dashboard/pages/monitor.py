@@ -1,0 +1,34 @@
+"""Training monitor: reward, KL, entropy and length during PPO; RM loss and accuracy. Live."""
+import streamlit as st
+
+from core import charts, monitor
+from dashboard import state
+
+st.title("Training monitor")
+store = state.get_store()
+runs = store.list_runs()
+if runs.empty:
+    st.info("No runs yet: start one on the Runs page.")
+    st.stop()
+run_id = st.selectbox("Run", runs["run_id"], key="monitor_run")
+
+
+@st.fragment(run_every="2s" if monitor.is_live(store, run_id) else None)
+def curves():
+    run = store.get_run(run_id)
+    st.caption(f"Status: {run['status']} · stage: {run['stage']} · {run['message']}")
+    m = monitor.training_metrics(store, run_id)
+    reading = monitor.length_reading(m["ppo"])
+    if reading:
+        st.warning(reading) if "getting longer" in reading else st.info(reading)
+    st.plotly_chart(charts.training_figure(m["ppo"], monitor.PPO_REWARD_KEYS, "PPO reward"), key="ppo_reward")
+    st.plotly_chart(charts.training_figure(m["ppo"], monitor.PPO_KL_KEYS, "KL to the reference, entropy"), key="ppo_kl")
+    st.plotly_chart(charts.training_figure(m["ppo"], monitor.PPO_LENGTH_KEYS, "Response length"), key="ppo_len")
+    st.plotly_chart(charts.training_figure(m["reward"], monitor.RM_KEYS, "Reward model training"), key="rm")
+    rm = monitor.rm_summary(store, run_id)
+    if not rm.empty:
+        st.subheader("Reward model accuracy (held out: against the judge; human: against people)")
+        st.dataframe(rm, hide_index=True)
+
+
+curves()

@@ -1,0 +1,22 @@
+"""Report: one self-contained HTML file with the findings in plain language."""
+import streamlit as st
+
+from core.auditing import disagreements, findings
+from core.report_html import build_report_html
+from dashboard import state
+
+st.title("Report for stakeholders")
+source = state.pick_source()
+if not source:
+    st.stop()
+reports = state.cached_audit(source, state.data_version())
+if not reports:
+    st.info("Nothing to report yet: no pair has both a human label and a verdict.")
+    st.stop()
+focus = st.selectbox("Judge", list(reports), key="report_focus")
+st.markdown("\n".join(f"- {s}" for s in findings(reports[focus], baselines=reports)))
+if st.button("Build HTML report", key="build_report", type="primary"):
+    html = build_report_html(reports, source=source, focus=focus,
+                             examples=disagreements(state.get_store(), source, focus))
+    st.download_button("Download report.html", html.encode("utf-8"), file_name=f"judge-audit-{focus}.html",
+                       mime="text/html", key="dl_report")

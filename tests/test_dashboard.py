@@ -1,0 +1,155 @@
+"""An AppTest for every page, each with one interaction, on a real store in tmp_path."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.runs.store import Store
+from tests.conftest import ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+PAGES = ROOT / "dashboard" / "pages"
+
+
+@pytest.fixture
+def store_path(tmp_path, monkeypatch):
+    path = tmp_path / "store.sqlite"
+    monkeypatch.setenv("RLAIF_AUDIT_STORE", str(path))
+    from dashboard.state import get_store
+
+    get_store.clear()
+    return path
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60)
+
+
+def test_app_opens_on_the_populated_spot_check(store_path):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Spot-check the judge"
+    assert Store(store_path).pair_sources()["n_pairs"].tolist() == [60]  # sample_data loaded on first start
+
+
+def test_spot_check_labels_blind_then_reveals_and_undoes(store_path):
+    at = page("spotcheck").run()
+    at.text_input(key="annotator").input("dana").run()
+    assert not at.dataframe  # nothing of the judge is shown before the answer
+    shown = at.session_state["current_pair"]
+    at.button(key="label_A").click().run()
+    labels = Store(store_path).human_labels_frame()
+    assert list(zip(labels.pair_id, labels.annotator, labels.label))[-1] == (shown, "dana", "A")
+    assert "You labelled 1 of 60" in at.get("progress")[0].proto.text
+    revealed = at.dataframe[0].value
+    assert set(revealed["judge"]) == {"longest", "shortest", "random"} and {"p_a_ab", "p_a_ba"} <= set(revealed)
+    assert at.session_state["current_pair"] != shown
+    at.button(key="undo").click().run()
+    assert (Store(store_path).human_labels_frame().annotator == "dana").sum() == 0
+
+
+def test_spot_check_shows_model_text_as_plain_text(store_path):
+    store = Store(store_path)
+    store.pair_sources()  # creates tables
+    from core.schema import ResponsePair
+
+    evil = "<img src=x onerror=alert(1)> ![x](http://example.invalid/a.png) <script>alert(2)</script>"
+    at = page("spotcheck")
+    from dashboard.state import get_store
+
+    get_store()  # sample workspace first, then only the evil pair is unlabelled by this annotator
+    get_store().add_pairs([ResponsePair("evil/1", "Say hi", evil, "hi")], dataset="evil")
+    at.run()
+    at.selectbox(key="source_select").set_value("dataset:evil").run()
+    at.text_input(key="annotator").input("eve").run()
+    assert evil in [t.value for t in at.text]
+    assert not any(evil in m.value for m in at.markdown)
+
+
+def test_agreement_page_counts_a_new_label(store_path):
+    at = page("audit").run()
+    assert not at.exception
+    before = at.metric[0].value
+    assert before == "60"
+    store = Store(store_path)
+    from core.schema import ResponsePair
+
+    store.add_pairs([ResponsePair("sample/new", "q", "long answer here", "short")], dataset="sample")
+    from core.judges import judge_pairs, make_judge
+
+    store.add_judgments(judge_pairs(make_judge("longest"), [ResponsePair("sample/new", "q", "long answer here",
+                                                                        "short")]))
+    store.set_human_label("sample/new", "dana", "a")
+    at.selectbox(key="audit_focus").set_value("longest").run()
+    assert at.metric[0].value == "61"
+    assert any("Length: it preferred the longer answer 100%" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 6
+
+
+def test_runs_form_refuses_bad_input_and_records_nothing(store_path, tmp_path):
+    at = page("runs").run()
+    fields = {w.label: w for w in at.text_input}
+    fields["Prompts (JSONL/CSV/HF dataset folder)"].set_value(str(tmp_path / "missing.jsonl"))
+    at.button[0].click().run()
+    assert "prompts file not found" in at.error[0].value
+    assert Store(store_path).list_runs().empty
+
+
+def test_runs_form_launches_a_worker_that_finishes(store_path):
+    at = page("runs").run()
+    fields = {w.label: w for w in at.text_input}
+    fields["Policy model ('smollm2-135m', 'tiny' or a folder)"].set_value("tiny")
+    fields["Judge model (local name/folder, or the API model)"].set_value("tiny")
+    numbers = {w.label: w for w in at.number_input}
+    numbers["Prompts per round"].set_value(4)
+    numbers["PPO updates"].set_value(1)
+    numbers["RM epochs"].set_value(1.0)
+    at.button[0].click().run()
+    assert "Started run" in at.success[0].value
+    store = Store(store_path)
+    run_id = store.list_runs().run_id[0]
+    deadline = time.time() + 240
+    while time.time() < deadline and store.get_run(run_id)["status"] in ("queued", "running"):
+        time.sleep(2)
+    run = store.get_run(run_id)
+    assert run["status"] == "succeeded", run["error"]
+    assert store.get_run(run_id)["pid"] and store.counts(run_id)["judgments"] == 4
+
+
+def test_monitor_draws_curves_and_reads_length(store_path):
+    store = Store(store_path)
+    run_id = store.create_run({"name": "m"}, name="m")
+    for step, (tokens, score) in enumerate([(20, 0.1), (30, 0.5), (45, 0.9)], start=1):
+        store.add_metrics(run_id, 0, "ppo", step, {"objective/scores": score, "objective/kl": 0.01 * step,
+                                                   "response/mean_tokens": tokens})
+    at = page("monitor").run()
+    at.selectbox(key="monitor_run").set_value(run_id).run()
+    assert not at.exception
+    assert "from 20 to 45 tokens (+125%)" in at.warning[0].value
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_data_page_imports_good_pairs_and_refuses_bad_ones(store_path):
+    good = json.dumps({"id": 1, "prompt": "p", "response_a": "a", "response_b": "bb", "human_preferred": "b"})
+    bad = good + "\n" + json.dumps({"id": 2, "prompt": "p", "response_a": "a", "response_b": "b",
+                                    "human_preferred": "maybe"})
+    at = page("data").run()
+    at.file_uploader(key="pairs_upload").set_value(("bad.jsonl", bad.encode(), "application/jsonl")).run()
+    at.button(key="import_pairs").click().run()
+    assert "line 2" in at.error[0].value and "human_preferred" in at.error[0].value
+    assert "dataset:uploaded" not in Store(store_path).pair_sources().source.tolist()
+    at.file_uploader(key="pairs_upload").set_value(("good.jsonl", good.encode(), "application/jsonl")).run()
+    at.button(key="import_pairs").click().run()
+    assert "Imported 1 pairs" in at.success[0].value
+
+
+def test_report_page_builds_a_self_contained_html(store_path):
+    at = page("report").run()
+    at.selectbox(key="report_focus").set_value("longest").run()
+    at.button(key="build_report").click().run()
+    assert not at.exception
+    html = at.get("download_button")[0].proto.url
+    assert html  # the file is served from media storage; its content is tested in test_report_html
