@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--store", type=Path, required=True)
     worker.add_argument("--run-id", required=True)
 
+    judge = sub.add_parser("judge", help="judge every pair of a source in the store (resumable)")
+    judge.add_argument("--source", default="dataset:sample", help="'dataset:<name>' or 'run:<id>'")
+    judge.add_argument("--judge", required=True, help="longest, shortest, random, local, or a judge YAML file")
+    judge.add_argument("--store", type=Path, default=DEFAULT_STORE)
+
     audit = sub.add_parser("audit", help="audit a judge against human-labelled pairs")
     from core.audit.cli import configure_parser
 
@@ -33,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "worker":
         return _worker(args)
+    if args.command == "judge":
+        return _judge(args)
     from core.audit.cli import run as run_audit
 
     return run_audit(args)
@@ -72,4 +79,22 @@ def _worker(args) -> int:
     from core.runs.worker import run_in_this_process
 
     run_in_this_process(Store(args.store), args.run_id, show_bars=False)
+    return 0
+
+
+def _judge(args) -> int:
+    from tqdm import tqdm
+
+    from core.runs.store import Store
+    from core.workspace import ensure_sample_workspace, judge_source, source_pairs
+
+    store = Store(args.store)
+    ensure_sample_workspace(store)
+    n = len(source_pairs(store, args.source))
+    if n == 0:
+        print(f"error: no pairs in {args.source}", file=sys.stderr)
+        return 2
+    with tqdm(total=n, desc=f"judging {args.source} with {args.judge}", file=sys.stderr) as bar:
+        judge_source(store, args.source, [args.judge], progress=bar.update)
+    print(f"judged {n} pairs of {args.source}; store: {store.path.resolve()}")
     return 0

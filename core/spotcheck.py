@@ -53,22 +53,27 @@ def _strata(store: Store, source: str, judge: str) -> pd.Series:
 
 
 def _next_active(store, source, annotator, judge, todo: set[str], seed: int) -> str | None:
+    """The first planned draw this person has not labelled; plan a new batch when none is left.
+
+    Plans are shared by everyone checking this judge on this source, and drawn over all its
+    pairs, so the stratified estimate stays unbiased whoever labels.
+    """
     from core.audit import plan_spot_checks
 
     draws = store.spot_check_draws(source, judge)
-    pending = [p for p in draws["pair_id"] if p in todo]
-    if pending:
-        return pending[0]
     strata = _strata(store, source, judge)
-    strata = strata[strata.index.isin(todo)]  # a new batch draws only from what this person has not seen
     if strata.empty:
         return None
-    history = _history(store, source, judge, draws)
-    n = min(ACTIVE_BATCH, len(strata))
-    n = max(n, min(len(strata), 2 * strata.nunique()))
-    plan = plan_spot_checks(strata, n, history=history, seed=seed + len(draws))
-    store.add_spot_check_draws(source, judge, plan)
-    return str(plan["pair_id"].iloc[0])
+    n = max(min(ACTIVE_BATCH, len(strata)), min(len(strata), 2 * strata.nunique()))
+    for attempt in range(3):
+        pending = [p for p in draws["pair_id"] if p in todo]
+        if pending:
+            return pending[0]
+        plan = plan_spot_checks(strata, n, history=_history(store, source, judge, draws),
+                                seed=seed + len(draws) + attempt)
+        store.add_spot_check_draws(source, judge, plan)
+        draws = store.spot_check_draws(source, judge)
+    return None
 
 
 def _history(store, source, judge, draws: pd.DataFrame) -> pd.DataFrame:

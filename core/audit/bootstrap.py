@@ -9,10 +9,16 @@ multinomial with the observed cell frequencies: an ``(n_boot, n_pairs)`` index m
 """
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
-from scipy import stats
 
 SeedLike = int | np.random.Generator | None
+
+
+def normal_quantile(q: float) -> float:
+    """The standard normal quantile (stdlib, so that importing the audit stays light)."""
+    return NormalDist().inv_cdf(q)
 
 
 def check_confidence(confidence: float) -> float:
@@ -67,7 +73,7 @@ def wilson_interval(successes: float, n: float, *, confidence: float = 0.95) -> 
     confidence = check_confidence(confidence)
     if n <= 0:
         return [float("nan"), float("nan")]
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = normal_quantile(0.5 + confidence / 2)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)

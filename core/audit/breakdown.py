@@ -15,13 +15,13 @@ COLUMNS = ["n_pairs", "n_valid", "agreement", "agreement_ci95", "agreement_no_ti
 
 def breakdown_from_codes(groups: pd.Series, human: np.ndarray, judge: np.ndarray, len_a, len_b, *,
                          n_boot: int = 1000, seed: SeedLike = 0, min_pairs: int = 1) -> pd.DataFrame | None:
-    keys = groups.fillna("").astype(str).to_numpy()
-    if (keys == "").all():
+    codes, uniques = pd.factorize(groups.fillna("").astype(str), sort=True)
+    if len(uniques) == 0 or (len(uniques) == 1 and uniques[0] == ""):
         return None
     la, lb = np.asarray(len_a), np.asarray(len_b)
     rows = []
-    for key in sorted(set(keys)):
-        mask = keys == key
+    for k, key in enumerate(uniques):
+        mask = codes == k
         if mask.sum() < min_pairs:
             continue
         row = {"group": key or "(none)"}

@@ -32,12 +32,15 @@ def label_codes(labels: Iterable, *, name: str = "labels") -> np.ndarray:
     for a missing label. Raises ValueError naming the first value that is none of these.
     """
     series = labels if isinstance(labels, pd.Series) else pd.Series(list(labels), dtype=object)
-    codes = series.map(_CODE_OF)
-    unknown = codes.isna() & series.notna()
-    if unknown.any():
-        bad = series[unknown].iloc[0]
-        raise ValueError(f"{name}: not a preference label: {bad!r} (expected A, B, TIE, INVALID or None)")
-    return codes.fillna(NONE).to_numpy(dtype=np.int8)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=np.int8)
+    table[-1] = NONE  # factorize's -1 for None/NaN lands here
+    for k, value in enumerate(uniques):
+        code = _CODE_OF.get(value) if isinstance(value, str) else None
+        if code is None:
+            raise ValueError(f"{name}: not a preference label: {value!r} (expected A, B, TIE, INVALID or None)")
+        table[k] = code
+    return table[codes]
 
 
 def judgments_to_frame(judgments: Sequence[Judgment]) -> pd.DataFrame:
@@ -77,7 +80,8 @@ def _pick_judge(judgments: pd.DataFrame, judge: str | None) -> pd.DataFrame:
     return judgments
 
 
-def audit_frame(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *, judge: str | None = None) -> pd.DataFrame:
+def audit_frame(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *,
+                judge: str | None = None) -> pd.DataFrame:
     """One row per judged pair: the pairs frame joined with one judge's judgments on ``pair_id``.
 
     Without ``judgments`` the pairs frame must carry its own ``verdict`` column (a file's

@@ -12,10 +12,13 @@ separates the outcomes (the ``longest`` judge does exactly that).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-from scipy.special import expit
 
-from core.audit.bootstrap import check_confidence
+from core.audit.bootstrap import check_confidence, normal_quantile
+
+
+def expit(x):
+    """The logistic function, written with tanh so it neither overflows nor needs scipy."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
 
 
 def _objective(beta, x, y, ridge):
@@ -24,7 +27,8 @@ def _objective(beta, x, y, ridge):
     return float(np.logaddexp(0.0, eta).sum() - (y * eta).sum() + 0.5 * ridge * beta[1] ** 2)
 
 
-def fit_logistic_1d(x: np.ndarray, y: np.ndarray, *, ridge: float = 0.01, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+def fit_logistic_1d(x: np.ndarray, y: np.ndarray, *, ridge: float = 0.01,
+                    max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Intercept and slope of logit P(y) = b0 + b1 x for targets y in [0, 1], by damped Newton.
 
     Returns (beta, covariance) where covariance is the inverse penalised Fisher information.
@@ -75,7 +79,7 @@ def length_controlled_win_rate(wins, length_diff, *, ridge: float = 0.01, confid
     spread = float(np.std(delta, ddof=1)) if y.size > 1 else 0.0
     x = np.tanh(delta / spread) if spread > 0 else np.zeros_like(delta)
     beta, cov = fit_logistic_1d(x, y, ridge=ridge)
-    half = stats.norm.ppf(0.5 + confidence / 2) * np.sqrt(max(cov[0, 0], 0.0))
+    half = normal_quantile(0.5 + confidence / 2) * np.sqrt(max(cov[0, 0], 0.0))
     return {
         "n": int(y.size),
         "win_rate": float(y.mean()),

@@ -10,7 +10,6 @@ often slot A wins against the 0.5 an unbiased judge would give (Zheng et al. 202
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from core.audit.bootstrap import SeedLike, bootstrap_counts, percentile_interval, safe_ratio, wilson_interval
 from core.audit.frames import A, B, label_codes
@@ -75,6 +74,14 @@ def position_bias(p_a_ab, p_a_ba, *, n_boot: int = 1000, seed: SeedLike = 0) -> 
     }
 
 
+def _binomial_p_value(successes: int, n: int) -> float:
+    if n == 0:
+        return float("nan")
+    from scipy.stats import binomtest  # scipy.stats is slow to import; only this needs it
+
+    return float(binomtest(successes, n, 0.5).pvalue)
+
+
 def slot_a_rate(verdicts) -> dict:
     """For one-order judgments: how often the judge picked slot A among its A/B verdicts.
 
@@ -92,5 +99,5 @@ def slot_a_rate(verdicts) -> dict:
         "slot_a_rate": rate,
         "slot_a_rate_ci95": wilson_interval(n_a, n),
         "position_bias": rate - 0.5,
-        "p_value": float(stats.binomtest(n_a, n, 0.5).pvalue) if n else float("nan"),
+        "p_value": _binomial_p_value(n_a, n),
     }

@@ -151,7 +151,8 @@ def format_report(report: dict) -> str:
     ]
     if position["orders"] == "both":
         lines.append(f"  position            consistent {_fmt(position['position_consistency'])}, "
-                     f"first slot wins {_fmt(position['first_slot_share'])} of {position['n_inconsistent']} inconsistent")
+                     f"first slot wins {_fmt(position['first_slot_share'])} "
+                     f"of {position['n_inconsistent']} inconsistent")
     else:
         lines.append(f"  position            slot A picked {_fmt(position['slot_a_rate'])}"
                      f"{_ci(position['slot_a_rate_ci95'])} (one order judged)")

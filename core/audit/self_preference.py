@@ -33,9 +33,9 @@ def model_family(name: str) -> str:
 
 
 def _families(models) -> np.ndarray:
-    names = pd.Series(list(models), dtype=object)
-    lookup = {m: model_family(m) for m in names.dropna().unique() if isinstance(m, str)}
-    return names.map(lookup).fillna("").to_numpy(dtype=object)
+    codes, uniques = pd.factorize(pd.Series(models) if not isinstance(models, pd.Series) else models)
+    families = np.array([model_family(m) if isinstance(m, str) and m else "" for m in uniques] + [""], dtype=object)
+    return families[codes]
 
 
 def _outcomes(codes: np.ndarray, own_side: np.ndarray) -> np.ndarray:

@@ -5,21 +5,22 @@ person looks: the judge's uncertainty (a TIE verdict, or bins of |p_a - 0.5|), w
 two orders agreed, and bins of the length difference. Each batch draws, in every stratum, a
 simple random sample without replacement from the whole stratum; the first batch allocates
 in proportion to stratum size, later ones by Neyman allocation (n_h proportional to N_h S_h)
-with S_h estimated from the labels gathered so far. Because each batch samples every stratum
-and its allocation depends only on earlier batches, its stratified mean is exactly unbiased
-for the full-set agreement; batches are combined with weights fixed by their planned sizes
-(Cochran 1977, "Sampling Techniques", ch. 5; the batching follows the sequential designs of
-Zrnic & Candes 2024, "Active Statistical Inference"). The interval is normal with the finite
-population correction; stratum variances use (k + 1/2) / (n + 1) so that a stratum whose few
-labels all agree does not claim zero variance.
+with S_h estimated from the labels gathered so far. Later batches draw only pairs not yet
+labelled. Batch t then estimates the full-set total without bias whatever its allocation:
+the labels already known plus, per stratum, (pairs left) x (batch mean); given the earlier
+batches its error has mean zero, so the batch estimates are uncorrelated and a fixed-weight
+mix of them is unbiased too (Cochran 1977, "Sampling Techniques", ch. 5 for the strata;
+Zrnic & Candes 2024, "Active Statistical Inference", for choosing later draws from earlier
+labels). The interval is normal with the finite population correction; stratum variances
+use (k + 1/2) / (n + 1) so that a stratum whose few labels all agree does not claim zero
+variance.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from core.audit.bootstrap import SeedLike, check_confidence
+from core.audit.bootstrap import SeedLike, check_confidence, normal_quantile
 from core.audit.frames import TIE, label_codes
 
 DRAW_COLUMNS = ["pair_id", "stratum", "batch", "agree"]
@@ -84,72 +85,104 @@ def allocate(sizes, weights, n: int, *, minimum: int = 2) -> np.ndarray:
     return alloc
 
 
-def _neyman_sd(strata: pd.Series, history: pd.DataFrame) -> pd.Series:
-    labelled = history.dropna(subset=["agree"])
-    pooled = labelled["agree"].mean() if len(labelled) else 0.5
-    grouped = labelled.groupby("stratum")["agree"].agg(["sum", "count"])
-    k = grouped["sum"].reindex(strata.unique(), fill_value=0.0)
-    n = grouped["count"].reindex(strata.unique(), fill_value=0.0)
+def _positions(strata: pd.Series, pair_ids) -> np.ndarray:
+    where = strata.index.get_indexer(pd.Index(pair_ids))
+    if (where < 0).any():
+        raise ValueError(f"pair {np.asarray(pair_ids)[where < 0][0]!r} is not in the strata")
+    return where
+
+
+def _neyman_sd(codes: np.ndarray, agree: np.ndarray, n_strata: int) -> np.ndarray:
+    labelled = np.isfinite(agree)
+    codes, agree = codes[labelled], agree[labelled]
+    pooled = agree.mean() if agree.size else 0.5
+    k = np.bincount(codes, weights=agree, minlength=n_strata)
+    n = np.bincount(codes, minlength=n_strata)
     shrunk = (k + 2 * pooled) / (n + 2)  # two pseudo-labels at the pooled rate
-    return np.sqrt(shrunk * (1 - shrunk)).clip(lower=0.05)
+    return np.sqrt(shrunk * (1 - shrunk)).clip(min=0.05)
 
 
 def plan_spot_checks(strata: pd.Series, n: int, *, history: pd.DataFrame | None = None, seed: SeedLike = 0,
                      minimum: int = 2) -> pd.DataFrame:
-    """The next batch of ``n`` pairs to label: columns pair_id, stratum, batch, agree.
+    """The next batch of ``n`` pairs to label: columns pair_id, stratum, batch, agree (NaN).
 
     ``strata`` maps pair_id to stratum (``spot_check_strata``; a constant for uniform
-    sampling). ``history`` holds earlier batches with ``agree`` filled in (1.0 when the
-    judge matched the person's label, 0.0 when not); a pair already labelled there keeps its
-    label. With no labelled history the allocation is proportional, otherwise Neyman.
+    sampling). ``history`` holds the earlier batches with ``agree`` filled in (1.0 when the
+    judge matched the person's label, 0.0 when not). The batch is drawn from the pairs not
+    yet in ``history``, at least min(minimum, left) in every stratum; with no history the
+    allocation is proportional to stratum size, otherwise Neyman from the labels so far.
     """
-    history = pd.DataFrame(columns=DRAW_COLUMNS) if history is None else history
-    counts = strata.value_counts()
-    if history["agree"].notna().any():
-        weights = counts * _neyman_sd(strata, history).reindex(counts.index)
-    else:
-        weights = counts.astype(np.float64)
-    alloc = allocate(counts.to_numpy(), weights.to_numpy(), n, minimum=minimum)
+    codes, names = pd.factorize(strata, sort=True)
+    taken = np.zeros(len(strata), dtype=bool)
+    weights = np.ones(len(names))
+    batch = 0
+    if history is not None and len(history):
+        where = _positions(strata, history["pair_id"])
+        taken[where] = True
+        weights = _neyman_sd(codes[where], history["agree"].to_numpy(dtype=np.float64), len(names))
+        batch = int(history["batch"].max()) + 1
+    sizes = np.bincount(codes[~taken], minlength=len(names))
+    alloc = allocate(sizes, sizes * weights, n, minimum=minimum)
     rng = np.random.default_rng(seed)
-    chosen = [rng.choice(strata.index[strata.to_numpy() == name], size=k, replace=False)
-              for name, k in zip(counts.index, alloc) if k > 0]
-    ids = np.concatenate(chosen) if chosen else np.array([], dtype=object)
-    known = history.dropna(subset=["agree"]).drop_duplicates("pair_id").set_index("pair_id")["agree"]
-    batch = int(history["batch"].max()) + 1 if len(history) else 0
-    return pd.DataFrame({"pair_id": ids, "stratum": strata.loc[ids].to_numpy(), "batch": batch,
-                         "agree": known.reindex(ids).to_numpy(dtype=np.float64)})
+    free = np.flatnonzero(~taken)
+    groups = [free[codes[free] == h] for h in range(len(names))]
+    picked = np.concatenate([rng.choice(g, size=k, replace=False) for g, k in zip(groups, alloc) if k > 0]
+                            or [np.array([], dtype=np.int64)])
+    return pd.DataFrame({"pair_id": strata.index[picked], "stratum": strata.to_numpy()[picked], "batch": batch,
+                         "agree": np.nan})
 
 
-def _batch_estimate(draws: pd.DataFrame, sizes: pd.Series) -> tuple[float, float]:
-    grouped = draws.groupby("stratum")["agree"].agg(["sum", "count"])
-    missing = sizes.index.difference(grouped.index)
-    if len(missing):
-        raise ValueError(f"batch {draws['batch'].iloc[0]} has no label in stratum {missing[0]!r}")
-    n_h, k_h, big_n = grouped["count"], grouped["sum"], sizes.reindex(grouped.index)
-    weight = big_n / big_n.sum()
-    smoothed = (k_h + 0.5) / (n_h + 1)
-    s2 = smoothed * (1 - smoothed) * np.where(n_h > 1, n_h / (n_h - 1).clip(lower=1), 1.0)
-    variance = (weight**2 * (1 - n_h / big_n) * s2 / n_h).sum()
-    return float((weight * k_h / n_h).sum()), float(variance)
+def _batch_total(codes: np.ndarray, agree: np.ndarray, remaining: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Estimated agreement sum over the pairs left before this batch, its variance, and n_h."""
+    n_h = np.bincount(codes, minlength=len(remaining)).astype(np.float64)
+    k_h = np.bincount(codes, weights=agree, minlength=len(remaining))
+    missed = (remaining > 0) & (n_h == 0)
+    if missed.any():
+        raise ValueError(f"a batch has no label in stratum number {int(np.argmax(missed))} that still had pairs")
+    s = n_h > 0
+    n, k, big_n = n_h[s], k_h[s], remaining[s]
+    smoothed = (k + 0.5) / (n + 1)
+    s2 = smoothed * (1 - smoothed) * np.where(n > 1, n / np.maximum(n - 1, 1), 1.0)
+    variance = (big_n**2 * (1 - n / big_n) * s2 / n).sum()
+    return float((big_n * k / n).sum()), float(variance), n_h
 
 
 def estimate_agreement(draws: pd.DataFrame, strata: pd.Series, *, confidence: float = 0.95) -> dict:
-    """Stratified estimate of the full-set agreement from labelled draws, with a normal interval.
+    """Unbiased estimate of the full-set agreement from labelled batches, with a normal interval.
 
-    Keys: estimate (in [0, 1]), ci (clipped to [0, 1]), se, n_draws, n_labels (distinct
-    pairs). Raises ValueError when a draw has no label or a batch missed a stratum.
+    Batch t gives an unbiased estimate of the total: the labels of earlier batches plus, per
+    stratum, (pairs left) x (batch mean). Its error has mean zero given the earlier batches,
+    so the batches' estimates are uncorrelated and any fixed weights keep the mix unbiased;
+    the weights are inverse to each batch's variance under simple random sampling, which
+    depends only on the batch sizes (fix them in advance). Keys: estimate (in [0, 1]), ci
+    (clipped to [0, 1]), se, n_labels. Raises ValueError when a draw has no label, a pair is
+    drawn twice, or a batch missed a stratum that still had pairs.
     """
     confidence = check_confidence(confidence)
-    if draws.empty or draws["agree"].isna().any():
+    agree = draws["agree"].to_numpy(dtype=np.float64)
+    if draws.empty or not np.isfinite(agree).all():
         raise ValueError("every draw needs its agree value (1.0 or 0.0) before estimating")
-    sizes = strata.value_counts()
-    batch_sizes = draws.groupby("batch").size()
-    estimate = variance = 0.0
-    for batch, part in draws.groupby("batch"):
-        w = batch_sizes[batch] / batch_sizes.sum()
-        mean, var = _batch_estimate(part, sizes)
-        estimate += w * mean
-        variance += w * w * var
-    half = stats.norm.ppf(0.5 + confidence / 2) * np.sqrt(variance)
+    if draws["pair_id"].duplicated().any():
+        raise ValueError(f"pair {draws.loc[draws['pair_id'].duplicated(), 'pair_id'].iloc[0]!r} is drawn twice")
+    all_codes, names = pd.factorize(strata, sort=True)
+    codes = all_codes[_positions(strata, draws["pair_id"])]
+    remaining = np.bincount(all_codes, minlength=len(names)).astype(np.float64)
+    batches = draws["batch"].to_numpy()
+    known, estimates, variances, proxies = 0.0, [], [], []
+    for batch in np.unique(batches):
+        mask = batches == batch
+        left, size = remaining.sum(), mask.sum()
+        total, variance, n_h = _batch_total(codes[mask], agree[mask], remaining)
+        estimates.append(known + total)
+        variances.append(variance)
+        proxies.append(left**2 * (1 - size / left) / size)  # SRS variance per unit s^2
+        known += agree[mask].sum()
+        remaining = remaining - n_h
+    proxies = np.asarray(proxies)
+    weights = (proxies == 0).astype(np.float64) if (proxies == 0).any() else 1 / proxies  # a census is exact
+    weights /= weights.sum()
+    estimate = float(weights @ np.asarray(estimates)) / len(strata)
+    se = float(np.sqrt(weights**2 @ np.asarray(variances))) / len(strata)
+    half = normal_quantile(0.5 + confidence / 2) * se
     return {"estimate": estimate, "ci": [max(0.0, estimate - half), min(1.0, estimate + half)],
-            "se": float(np.sqrt(variance)), "n_draws": int(len(draws)), "n_labels": int(draws["pair_id"].nunique())}
+            "se": se, "n_labels": int(len(draws))}
