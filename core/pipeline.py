@@ -109,14 +109,15 @@ def pairs_for_round(store, run_id, cfg, round_, prompts, policy, reporter) -> li
     stored = store.responses_frame(run_id)
     stored = stored[stored["round"] == round_]
     expected = len(prompts) * cfg.generation.responses_per_prompt
-    if len(stored) >= expected:
-        responses = [Response(r.response_id, r.prompt_id, r.text, r.n_tokens, r.n_chars, r.round, r.model)
-                     for r in stored.itertuples()]
-    else:
+    if len(stored) < expected:  # a fresh round, or one killed mid-generation: finish the missing batches
         with reporter.stage("generation", expected) as progress:
-            responses = generate_responses(load_policy(policy), load_tokenizer(policy), prompts, cfg.generation,
-                                           round_=round_, model_name=f"policy-r{round_}", progress=progress)
-            store.add_responses(run_id, responses)
+            generate_responses(load_policy(policy), load_tokenizer(policy), prompts, cfg.generation, round_=round_,
+                               model_name=f"policy-r{round_}", progress=progress, done=set(stored["response_id"]),
+                               on_batch=lambda batch: store.add_responses(run_id, batch))
+        stored = store.responses_frame(run_id)
+        stored = stored[stored["round"] == round_]
+    responses = [Response(r.response_id, r.prompt_id, r.text, r.n_tokens, r.n_chars, r.round, r.model)
+                 for r in stored.itertuples()]
     pairs = make_pairs(prompts, responses, run_id=run_id, round_=round_)
     store.add_pairs(pairs, run_id=run_id)
     return pairs
