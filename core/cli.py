@@ -1,4 +1,4 @@
-"""Command line: ``python -m core run|worker|audit ...``."""
+"""Command line: ``python -m core run|worker|judge|audit|import|export ...``."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.audit.cli import configure_parser
 
     configure_parser(audit)
+    _add_import_export(sub)
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         return _worker(args)
     if args.command == "judge":
         return _judge(args)
+    if args.command == "import":
+        return _import(args)
+    if args.command == "export":
+        return _export(args)
     from core.audit.cli import run as run_audit
 
     return run_audit(args)
@@ -97,4 +102,63 @@ def _judge(args) -> int:
     with tqdm(total=n, desc=f"judging {args.source} with {args.judge}", file=sys.stderr) as bar:
         judge_source(store, args.source, [args.judge], progress=bar.update)
     print(f"judged {n} pairs of {args.source}; store: {store.path.resolve()}")
+    return 0
+
+
+def _add_import_export(sub) -> None:
+    from core.exporters import EXPORT_FORMATS
+    from core.io import FORMATS
+
+    imp = sub.add_parser("import", help="store a file of labelled pairs as a dataset (docs/formats.md)")
+    imp.add_argument("file", type=Path, help="JSONL, JSON, CSV/TSV, Parquet, or a folder saved by datasets")
+    imp.add_argument("--format", required=True, choices=FORMATS)
+    imp.add_argument("--mapping", help="for --format mapped: 'field=column,...', a JSON object, or a .json/.yaml file")
+    imp.add_argument("--dataset", help="dataset name (default: the file name without its extension)")
+    imp.add_argument("--annotator", default="imported", help="name for labels whose annotator the file does not give")
+    imp.add_argument("--seed", type=int, default=0, help="seed of the A/B placement of chosen/rejected pairs")
+    imp.add_argument("--store", type=Path, default=DEFAULT_STORE)
+
+    exp = sub.add_parser("export", help="write a source's preference pairs (TRL) or its labels (CSV)")
+    exp.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    exp.add_argument("--out", required=True, type=Path, help="file to write (a folder for hf-dataset)")
+    exp.add_argument("--source", required=True, help="'dataset:<name>' or 'run:<id>'")
+    exp.add_argument("--labels", choices=("judge", "human"), default="judge",
+                     help="the chosen response follows the judge's verdict (default) or the human majority")
+    exp.add_argument("--judge", help="which judge (default: the source's only judge)")
+    exp.add_argument("--store", type=Path, default=DEFAULT_STORE)
+
+
+def _import(args) -> int:
+    from core.io import import_file
+    from core.runs.store import Store
+
+    store = Store(args.store)
+    try:
+        done = import_file(store, args.format, args.file, dataset=args.dataset, mapping=args.mapping,
+                           seed=args.seed, annotator=args.annotator)
+    except (ValueError, OSError) as exc:  # PairsFormatError names file, line and field; nothing was stored
+        print(f"error: {exc}\nnothing was imported", file=sys.stderr)
+        return 2
+    placed = f"; {done.n_placed} chosen/rejected pairs placed at A/B with seed {done.seed}" if done.n_placed else ""
+    print(f"imported {done.n_pairs} pairs ({done.n_labelled} with human labels, {done.n_labels} labels{placed}) "
+          f"into {done.source}; store: {store.path.resolve()}")
+    return 0
+
+
+def _export(args) -> int:
+    from core.exporters import export_source
+    from core.runs.store import Store
+
+    store = Store(args.store)
+    try:
+        done = export_source(store, args.source, args.format, args.out, labels=args.labels, judge=args.judge)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "labels-csv":
+        print(f"wrote {done.n_written} label rows of {args.source} to {done.path}")
+    else:
+        by = f"judge {done.judge}" if done.labels == "judge" else "the human majority"
+        print(f"wrote {done.n_written} preference pairs of {args.source} to {done.path} (chosen follows {by}); "
+              f"{done.n_left_out} pairs without a decided winner left out")
     return 0

@@ -11,17 +11,13 @@ from core.runs.store import Store
 
 
 def preference_records(store: Store, source: str, judge: str, *, labels: str = "judge") -> tuple[list[dict], int]:
-    """TRL preference rows for a source; chosen follows the judge (or the human majority)."""
-    from core.auditing import human_consensus
-    from core.preferences import compile_preferences
+    """TRL preference rows for a source; chosen follows the judge (or the human majority).
 
-    kind, _, name = source.partition(":")
-    pairs = store.pairs_frame(run_id=name) if kind == "run" else store.pairs_frame(dataset=name)
-    if labels == "human":
-        chosen = human_consensus(store.source_human_labels(source))[["pair_id", "human"]]
-        return compile_preferences(pairs, chosen, label_column="human")
-    judgments = store.source_judgments(source)
-    return compile_preferences(pairs, judgments[judgments["judge"] == judge])
+    Kept for the dashboard; ``core.exporters.trl_records`` does the work.
+    """
+    from core.exporters import trl_records
+
+    return trl_records(store, source, labels=labels, judge=judge or None)
 
 
 def preference_jsonl(store: Store, source: str, judge: str, *, labels: str = "judge") -> bytes:
@@ -30,23 +26,18 @@ def preference_jsonl(store: Store, source: str, judge: str, *, labels: str = "ju
 
 
 def human_labels_csv(store: Store, source: str) -> bytes:
-    """Every human label of a source with its annotator, beside each judge's verdict."""
-    labels = store.source_human_labels(source)
-    judgments = store.source_judgments(source)
-    wide = judgments.pivot_table(index="pair_id", columns="judge", values="verdict", aggfunc="first")
-    wide.columns = [f"judge:{c}" for c in wide.columns]
-    out = labels.merge(wide, left_on="pair_id", right_index=True, how="left")
-    return out.to_csv(index=False).encode("utf-8")
+    """Every human label of a source with its annotator, beside each judge's verdict (``core.exporters``)."""
+    from core.exporters import labels_table
+
+    return labels_table(store, source).to_csv(index=False).encode("utf-8")
 
 
-def import_uploaded_pairs(store: Store, data: bytes, *, filename: str, dataset: str) -> int:
-    """Validate an uploaded pairs JSONL whole, then store it in one transaction."""
-    from core.workspace import import_pairs_file
+def import_uploaded_pairs(store: Store, data: bytes, *, filename: str, dataset: str, fmt: str = "pairs",
+                          mapping: str | None = None) -> int:
+    """Validate an uploaded file whole (any importer format), then store it in one transaction."""
+    from core.io import import_upload
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / _safe_name(filename)
-        path.write_bytes(data)
-        return import_pairs_file(store, path, dataset=dataset, annotator="imported")
+    return import_upload(store, data, filename=filename, fmt=fmt, dataset=dataset, mapping=mapping or None).n_pairs
 
 
 def save_uploaded_prompts(data: bytes, *, filename: str, folder: Path) -> tuple[Path, int]:

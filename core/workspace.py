@@ -26,25 +26,37 @@ def import_pairs_file(store: Store, path: str | Path, *, dataset: str, annotator
 
 
 def import_pairs_frame(store: Store, frame: pd.DataFrame, *, dataset: str, annotator: str = "imported") -> int:
+    """Store a pairs frame (``core.pairs.read_pairs_jsonl``'s columns) as one dataset, in one transaction.
+
+    Optional columns: ``annotator_names`` (a list beside ``annotators``: who gave each vote;
+    without it votes are named ``{annotator}-1``, ``-2``, ...), and ``chosen_side`` ('A'/'B')
+    with ``placement_seed`` for pairs from a chosen/rejected source (``core.io``).
+    """
     if not dataset.strip() or ":" in dataset:
         raise ValueError(f"dataset name must be non-empty and without ':', got {dataset!r}")
-    pairs, labels, judgments = [], [], []
+    pairs, labels, judgments, placements = [], [], [], []
     for row in frame.to_dict("records"):
         pair_id = f"{dataset}/{row['pair_id']}"
         pairs.append(ResponsePair(pair_id, row["prompt"], row["response_a"], row["response_b"],
                                   category=_text(row.get("category")), model_a=_text(row.get("model_a")),
                                   model_b=_text(row.get("model_b"))))
-        votes = row.get("annotators")
+        votes, names = row.get("annotators"), row.get("annotator_names")
         if isinstance(votes, list) and votes:
-            labels += [(pair_id, f"{annotator}-{i + 1}", v) for i, v in enumerate(votes)]
-        elif row.get("human"):
+            if not isinstance(names, list) or len(names) != len(votes):
+                names = [f"{annotator}-{i + 1}" for i in range(len(votes))]
+            labels += [(pair_id, name, v) for name, v in zip(names, votes)]
+        elif isinstance(row.get("human"), str) and row["human"]:
             labels.append((pair_id, annotator, row["human"]))
+        if row.get("chosen_side") in ("A", "B"):
+            seed = row.get("placement_seed")
+            seed = None if seed is None or (isinstance(seed, float) and math.isnan(seed)) else int(seed)
+            placements.append((pair_id, row["chosen_side"], seed))
         verdict = row.get("verdict")
         if isinstance(verdict, str) and verdict:
             p_a = row.get("p_a")
             p_a = None if p_a is None or (isinstance(p_a, float) and math.isnan(p_a)) else float(p_a)
             judgments.append(Judgment(pair_id, FILE_JUDGE, Preference.parse(verdict), p_a, p_a, None, None))
-    store.import_dataset(dataset, pairs, labels, judgments)
+    store.import_dataset(dataset, pairs, labels, judgments, placements)
     return len(pairs)
 
 

@@ -89,6 +89,9 @@ CREATE TABLE IF NOT EXISTS artifacts (
     run_id TEXT NOT NULL, round INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
     created_at REAL NOT NULL, PRIMARY KEY (run_id, round, kind)
 );
+CREATE TABLE IF NOT EXISTS pair_placements (
+    pair_id TEXT PRIMARY KEY, chosen_side TEXT NOT NULL, seed INTEGER, created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS judge_cache (
     definition TEXT NOT NULL, item_key TEXT NOT NULL, p_first REAL, raw TEXT NOT NULL DEFAULT '',
     tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0, seconds REAL NOT NULL DEFAULT 0,
@@ -220,14 +223,22 @@ class Store:
             )
 
     def import_dataset(self, dataset: str, pairs: Sequence[ResponsePair], labels: Sequence[tuple[str, str, str]],
-                       judgments: Sequence[Judgment] = ()) -> None:
-        """Pairs, their human labels (pair_id, annotator, label) and judgments in ONE transaction."""
+                       judgments: Sequence[Judgment] = (),
+                       placements: Sequence[tuple[str, str, int | None]] = ()) -> None:
+        """Pairs, their human labels (pair_id, annotator, label), judgments and placements in ONE transaction.
+
+        A placement (pair_id, 'A' or 'B', seed) records where a chosen/rejected source's chosen
+        response was put; seed is None when the file itself gave the side.
+        """
         now = time.time()
         with self.transaction() as con:
             con.executemany(
                 "INSERT OR REPLACE INTO pairs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(p.pair_id, None, dataset, p.round, p.prompt_id, p.prompt, p.response_a, p.response_b,
                   p.category, p.model_a, p.model_b, now) for p in pairs])
+            con.executemany("DELETE FROM pair_placements WHERE pair_id = ?", [(p.pair_id,) for p in pairs])
+            con.executemany("INSERT INTO pair_placements VALUES (?,?,?,?)",
+                            [(pid, side, seed, now) for pid, side, seed in placements])
             con.executemany(
                 "INSERT INTO human_labels VALUES (?,?,?,?,?) ON CONFLICT (pair_id, annotator) "
                 "DO UPDATE SET label = excluded.label, updated_at = excluded.updated_at",
@@ -344,6 +355,12 @@ class Store:
         where, params = _source_filter(source, alias="p.")
         return self._frame("SELECT h.* FROM human_labels h JOIN pairs p USING (pair_id) "
                            f"{where} ORDER BY h.updated_at", params)
+
+    def source_placements(self, source: str) -> pd.DataFrame:
+        """Where imports from chosen/rejected sources put the chosen response: pair_id, chosen_side, seed."""
+        where, params = _source_filter(source, alias="p.")
+        return self._frame("SELECT s.pair_id, s.chosen_side, s.seed FROM pair_placements s "
+                           f"JOIN pairs p USING (pair_id) {where} ORDER BY p.created_at, s.pair_id", params)
 
     def get_pairs(self, pair_ids: Sequence[str]) -> pd.DataFrame:
         marks = ",".join("?" * len(pair_ids))

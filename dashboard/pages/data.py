@@ -7,14 +7,19 @@ from dashboard import state
 
 st.title("Data")
 store = state.get_store()
-st.subheader("Upload human-labelled pairs (JSONL)")
-st.caption("One object per line: id, prompt, response_a, response_b, human_preferred (a/b/tie). "
-           "The whole file is checked first; a bad line stops the import and nothing is stored.")
-pairs_file = st.file_uploader("Pairs file", type=["jsonl"], key="pairs_upload")
+st.subheader("Upload human-labelled pairs")
+st.caption("Formats (docs/formats.md): pairs JSONL (id, prompt, response_a, response_b, human_preferred), TRL "
+           "preference data, HH-RLHF transcripts, or any CSV/JSONL with a column mapping. The whole file is checked "
+           "first; a bad line stops the import and nothing is stored.")
+fmt = st.selectbox("Format", ["pairs", "trl", "hh-rlhf", "mapped"], key="pairs_format")
+mapping = st.text_input("Column mapping (mapped only), e.g. prompt=question,response_a=left,response_b=right,"
+                        "human=winner", key="pairs_mapping") if fmt == "mapped" else None
+pairs_file = st.file_uploader("Pairs file", type=["jsonl", "json", "csv", "tsv", "parquet"], key="pairs_upload")
 dataset = st.text_input("Dataset name", "uploaded", key="pairs_dataset")
 if pairs_file is not None and st.button("Import pairs", key="import_pairs"):
     try:
-        n = exports.import_uploaded_pairs(store, pairs_file.getvalue(), filename=pairs_file.name, dataset=dataset)
+        n = exports.import_uploaded_pairs(store, pairs_file.getvalue(), filename=pairs_file.name, dataset=dataset,
+                                          fmt=fmt, mapping=mapping)
     except ValueError as exc:
         st.error(f"Nothing imported. {exc}")
     else:
