@@ -101,9 +101,11 @@ class RewardConfig:
     max_length: int = field(default=384, metadata={"help": "Token limit for prompt + response; longer pairs are dropped."})
     eval_fraction: float = field(default=0.25, metadata={"help": "Share of pairs held out to measure accuracy."})
     seed: int = field(default=0, metadata={"help": "Seed for the split and the scalar head."})
+    checkpoint_every: int = field(default=50, metadata={"help": "Save a resumable checkpoint (weights, optimizer, RNG) every this many optimizer steps, keeping the last; a killed run resumes from it. 0 disables."})
 
     def __post_init__(self):
         _check(self.epochs > 0, "reward.epochs", self.epochs, "must be > 0")
+        _check(self.checkpoint_every >= 0, "reward.checkpoint_every", self.checkpoint_every, "must be >= 0")
         _check(self.learning_rate > 0, "reward.learning_rate", self.learning_rate, "must be > 0")
         _check(0 <= self.eval_fraction < 1, "reward.eval_fraction", self.eval_fraction, "must be in [0, 1)")
 
@@ -120,9 +122,11 @@ class PPOStageConfig:
     temperature: float = field(default=0.7, metadata={"help": "Rollout sampling temperature."})
     missing_eos_penalty: float = field(default=0.0, metadata={"help": "Subtracted from the score of rollouts that never stop; 0 disables."})
     seed: int = field(default=0, metadata={"help": "Seed for rollouts and optimisation."})
+    checkpoint_every: int = field(default=4, metadata={"help": "Save the policy and value model every this many updates (atomically, keeping the last); a killed run resumes PPO from it, the reference policy staying the round's starting policy. 0 disables."})
 
     def __post_init__(self):
         _check(self.updates >= 1, "ppo.updates", self.updates, "must be >= 1")
+        _check(self.checkpoint_every >= 0, "ppo.checkpoint_every", self.checkpoint_every, "must be >= 0")
         _check(self.batch_size % self.mini_batches == 0, "ppo.mini_batches", self.mini_batches, "must divide ppo.batch_size")
         _check(self.kl_coef >= 0, "ppo.kl_coef", self.kl_coef, "must be >= 0")
 

@@ -98,7 +98,10 @@ def active_estimate(store: Store, source: str, judge: str) -> dict | None:
     """Unbiased agreement estimate from the labelled active batches (None until one batch is done)."""
     from core.audit import estimate_agreement
 
-    draws = _history(store, source, judge, store.spot_check_draws(source, judge))
+    draws = store.spot_check_draws(source, judge)
+    if draws.empty:  # nothing planned: skip reading every label of the source
+        return None
+    draws = _history(store, source, judge, draws)
     complete = draws.groupby("batch")["agree"].apply(lambda a: a.notna().all())
     done = draws[draws["batch"].isin(complete[complete].index)]
     if done.empty:

@@ -129,6 +129,7 @@ def test_monitor_draws_curves_and_reads_length(store_path):
     at.selectbox(key="monitor_run").set_value(run_id).run()
     assert not at.exception
     assert "from 20 to 45 tokens (+125%)" in at.warning[0].value
+    assert not at.get("help")  # no stray Streamlit "magic" output on the page
     assert len(at.get("plotly_chart")) == 4
 
 

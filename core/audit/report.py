@@ -37,7 +37,11 @@ def _self_preference(frame, human, judge, family, n_boot, seed) -> dict | None:
 def _human_ceiling(frame: pd.DataFrame) -> dict | None:
     if "annotators" not in frame.columns:
         return None
-    return human_ceiling(frame["annotators"].tolist(), frame["verdict"])
+    # only pairs with two or more votes enter the ceiling: skip the rest before building vote matrices
+    multi = frame["annotators"].map(lambda v: isinstance(v, (list, tuple)) and len(v) >= 2).to_numpy(dtype=bool)
+    if not multi.any():
+        return None
+    return human_ceiling(frame.loc[multi, "annotators"].tolist(), frame.loc[multi, "verdict"])
 
 
 def audit_report(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *, judge: str | None = None,

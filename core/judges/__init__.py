@@ -39,7 +39,9 @@ def judge_config_from(name_or_path: str, **overrides) -> JudgeConfig:
     return dataclasses.replace(cfg, **overrides)
 
 
-def make_judge(spec: JudgeConfig | str, **overrides) -> Judge:
+def make_judge(spec: JudgeConfig | str, *, store=None, **overrides) -> Judge:
+    """The judge of a config, built-in name or YAML file. ``store`` holds the API judge's cache
+    of paid answers (default: the shared run store, ``core.runs.store.default_store_path``)."""
     cfg = spec if isinstance(spec, JudgeConfig) else judge_config_from(spec, **overrides)
     if cfg.backend in ("longest", "shortest"):
         from core.judges.baselines import LengthJudge
@@ -49,10 +51,18 @@ def make_judge(spec: JudgeConfig | str, **overrides) -> Judge:
         from core.judges.baselines import RandomJudge
 
         judge = RandomJudge(seed=cfg.seed)
+    elif cfg.backend == "local" and cfg.method == "generate":
+        from core.judges.generate_parse import GenerateParseJudge
+
+        judge = GenerateParseJudge.from_config(cfg)
     elif cfg.backend == "local":
         from core.judges.local import LocalJudge
 
         judge = LocalJudge.from_config(cfg)
+    elif cfg.backend == "openai":
+        from core.judges.openai_api import OpenAIJudge
+
+        judge = OpenAIJudge.from_config(cfg, store=store)
     else:  # JudgeConfig validates backend; this guards a new backend without a branch
         raise ConfigError(f"judge backend {cfg.backend!r} has no implementation")
     judge.tie_margin = cfg.tie_margin

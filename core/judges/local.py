@@ -34,6 +34,7 @@ _POINTWISE_TEMPLATE = (
     "Does this response follow the principles well? Answer Yes or No."
 )
 _LIKELIHOOD_SCALE = 4.0  # logistic scale on the mean-logprob difference (nats per token)
+_MIN_GROUP_PREFIX = 16  # tokens a group must share past the common prefix to get its own KV cache
 
 
 def read_principles(path: str | Path) -> str:
@@ -123,23 +124,66 @@ class LocalJudge(Judge):
 
     # -- batched forward passes --------------------------------------------------------
     def _next_token_probs(self, texts, progress):
-        """Yield (index, next-token probabilities, prompt tokens, seconds) per text, batched by length."""
+        """Yield (index, next-token probabilities, prompt tokens, seconds) per text, in batches.
+
+        Prefixes are computed once and their KV caches reused: the prefix all texts share
+        (chat header, principles), then the longer one a group of texts shares (the same
+        question, in both orders of a pair or for every response to it). Only the rest of
+        each text runs per row, right-padded, and only each row's last position goes through
+        the output head. Every text is charged its full length in tokens.
+        """
         import torch
 
         encoded = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
+        t0 = time.perf_counter()
+        n_all = shared_prefix_length(encoded)
+        root = self._extend_cache(None, encoded[0][:n_all], 0) if n_all else None
+        overhead = (time.perf_counter() - t0) / max(1, len(texts))
+        for members, n_shared in prefix_groups(encoded, n_all, min_gain=_MIN_GROUP_PREFIX):
             t0 = time.perf_counter()
-            ids, mask = self._left_pad([encoded[i] for i in batch])
-            with torch.no_grad():
-                logits = self.model(input_ids=ids, attention_mask=mask).logits[:, -1, :]
-            probs = torch.softmax(logits.float(), dim=-1)
-            secs = (time.perf_counter() - t0) / len(batch)
-            for row, i in enumerate(batch):
-                yield i, probs[row], len(encoded[i]), secs
-            if progress:
-                progress(len(batch))
+            cache = root if n_shared == n_all else self._extend_cache(root, encoded[members[0]][n_all:n_shared], n_all)
+            share = (time.perf_counter() - t0) / len(members) + overhead
+            for start in range(0, len(members), self.batch_size):
+                batch = members[start:start + self.batch_size]
+                t0 = time.perf_counter()
+                probs = torch.softmax(self._last_logits([encoded[i][n_shared:] for i in batch], cache, n_shared)
+                                      .float(), dim=-1)
+                secs = (time.perf_counter() - t0) / len(batch) + share
+                for row, i in enumerate(batch):
+                    yield i, probs[row], len(encoded[i]), secs
+                if progress:
+                    progress(len(batch))
+
+    def _extend_cache(self, cache, ids: list[int], start: int):
+        """A new KV cache: ``cache`` (None, or ``start`` tokens long) followed by ``ids``."""
+        import copy
+
+        import torch
+
+        with torch.no_grad():
+            return self.model(input_ids=torch.tensor([ids]), position_ids=torch.arange(start, start + len(ids))[None],
+                              cache=copy.deepcopy(cache), use_cache=True).cache
+
+    def _last_logits(self, suffixes: list[list[int]], prefix, n_prefix: int):
+        """Logits after the last token of each suffix, continuing from the shared prefix cache."""
+        import copy
+
+        import torch
+
+        width, pad = max(len(s) for s in suffixes), self.tokenizer.pad_token_id
+        ids = torch.tensor([s + [pad] * (width - len(s)) for s in suffixes])
+        mask = torch.tensor([[1] * (n_prefix + len(s)) + [0] * (width - len(s)) for s in suffixes])
+        positions = torch.arange(n_prefix, n_prefix + width).expand(len(suffixes), -1)
+        last = [len(s) - 1 for s in suffixes]
+        keep = sorted(set(last))  # the output head runs only where a row ends
+        cache = None
+        if prefix is not None:
+            cache = copy.deepcopy(prefix)
+            cache.batch_repeat_interleave(len(suffixes))
+        with torch.no_grad():
+            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache,
+                                use_cache=prefix is not None, logits_to_keep=torch.tensor(keep)).logits
+        return logits[torch.arange(len(suffixes)), torch.tensor([keep.index(n) for n in last])]
 
     def _mean_logprobs(self, keys):
         import torch
@@ -178,6 +222,38 @@ class LocalJudge(Judge):
 
     def _cut(self, text: str) -> str:
         return text if len(text) <= self.max_response_chars else text[: self.max_response_chars] + " …"
+
+
+def prefix_groups(sequences: list[list[int]], n_all: int, *, min_gain: int) -> list[tuple[list[int], int]]:
+    """(indices, shared prefix length) groups: texts sharing at least ``min_gain`` tokens past
+    the common ``n_all`` form a group; the rest form one group at ``n_all``. Lengths ascend
+    within a group, so its batches carry little padding."""
+    order = sorted(range(len(sequences)), key=lambda i: sequences[i])  # shared prefixes end up adjacent
+    groups, loose, run = [], [], [order[0]] if order else []
+    for i in order[1:] + [None]:
+        if i is not None and shared_prefix_length([sequences[run[0]], sequences[i]]) >= n_all + min_gain:
+            run.append(i)
+            continue
+        if len(run) > 1:
+            shared = shared_prefix_length([sequences[j] for j in run])
+            groups.append((sorted(run, key=lambda j: len(sequences[j])), shared))
+        else:
+            loose.extend(run)
+        run = [i]
+    if loose:
+        groups.append((sorted(loose, key=lambda j: len(sequences[j])), n_all))
+    return groups
+
+
+def shared_prefix_length(sequences: list[list[int]]) -> int:
+    """Tokens every sequence starts with, leaving each at least one token of its own."""
+    if not sequences:
+        return 0
+    first, limit = sequences[0], min(len(s) for s in sequences) - 1
+    n = 0
+    while n < limit and all(s[n] == first[n] for s in sequences):
+        n += 1
+    return n
 
 
 def _variant_ids(tokenizer, word: str) -> list[int]:

@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS pairs (
     pair_id TEXT PRIMARY KEY, run_id TEXT, dataset TEXT NOT NULL DEFAULT '', round INTEGER NOT NULL DEFAULT 0,
     prompt_id TEXT NOT NULL DEFAULT '', prompt TEXT NOT NULL, response_a TEXT NOT NULL, response_b TEXT NOT NULL,
     category TEXT NOT NULL DEFAULT '', model_a TEXT NOT NULL DEFAULT '', model_b TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL, len_a INTEGER NOT NULL DEFAULT 0, len_b INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS pairs_run ON pairs (run_id, round);
 CREATE INDEX IF NOT EXISTS pairs_dataset ON pairs (dataset);
@@ -186,6 +186,29 @@ class Store:
         return self._frame("SELECT run_id, name, status, stage, round, progress, message, error, cancel_requested, "
                            "pid, created_at, updated_at, heartbeat_at FROM runs ORDER BY created_at DESC")
 
+    def delete_run(self, run_id: str) -> dict[str, int]:
+        """Delete a run and everything it wrote (its pairs' judgments and human labels too), in one
+        transaction; return the rows deleted per table. The run folder is ``worker.delete_run``'s."""
+        of_pairs = "pair_id IN (SELECT pair_id FROM pairs WHERE run_id = ?)"
+        statements = [
+            ("judgments", f"DELETE FROM judgments WHERE {of_pairs}"),
+            ("human_labels", f"DELETE FROM human_labels WHERE {of_pairs}"),
+            ("pair_placements", f"DELETE FROM pair_placements WHERE {of_pairs}"),
+            ("spot_check_draws", "DELETE FROM spot_check_draws WHERE source = 'run:' || ?"),
+            *[(t, f"DELETE FROM {t} WHERE run_id = ?")
+              for t in ("pairs", "prompts", "responses", "metrics", "ppo_samples", "artifacts", "runs")],
+        ]
+        with self.transaction() as con:
+            return {table: con.execute(sql, (run_id,)).rowcount for table, sql in statements}
+
+    def integrity_check(self) -> str:
+        """SQLite's own check of the file: 'ok', or what is broken."""
+        con = self._connect()
+        try:
+            return "; ".join(row[0] for row in con.execute("PRAGMA integrity_check"))
+        finally:
+            con.close()
+
     # -- stage outputs ----------------------------------------------------------------
     def add_prompts(self, run_id: str, round_: int, prompts: Iterable) -> None:
         with self.transaction() as con:
@@ -206,9 +229,9 @@ class Store:
         now = time.time()
         with self.transaction() as con:
             con.executemany(
-                "INSERT OR REPLACE INTO pairs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO pairs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(p.pair_id, run_id, dataset, p.round, p.prompt_id, p.prompt, p.response_a, p.response_b,
-                  p.category, p.model_a, p.model_b, now) for p in pairs],
+                  p.category, p.model_a, p.model_b, now, len(p.response_a), len(p.response_b)) for p in pairs],
             )
 
     def add_judgments(self, judgments: Iterable[Judgment]) -> None:
@@ -233,9 +256,9 @@ class Store:
         now = time.time()
         with self.transaction() as con:
             con.executemany(
-                "INSERT OR REPLACE INTO pairs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO pairs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(p.pair_id, None, dataset, p.round, p.prompt_id, p.prompt, p.response_a, p.response_b,
-                  p.category, p.model_a, p.model_b, now) for p in pairs])
+                  p.category, p.model_a, p.model_b, now, len(p.response_a), len(p.response_b)) for p in pairs])
             con.executemany("DELETE FROM pair_placements WHERE pair_id = ?", [(p.pair_id,) for p in pairs])
             con.executemany("INSERT INTO pair_placements VALUES (?,?,?,?)",
                             [(pid, side, seed, now) for pid, side, seed in placements])
@@ -337,10 +360,10 @@ class Store:
             "AS n_labelled, MIN(created_at) AS created_at FROM pairs p GROUP BY source ORDER BY created_at")
 
     def audit_rows(self, source: str) -> pd.DataFrame:
-        """Pairs of one source without their texts (lengths computed in SQL): fast at 100k pairs."""
+        """Pairs of one source without their texts (lengths stored at insert): fast at 100k pairs."""
         where, params = _source_filter(source)
         return self._frame(
-            "SELECT pair_id, length(response_a) AS len_a, length(response_b) AS len_b, category, model_a, model_b "
+            "SELECT pair_id, len_a, len_b, category, model_a, model_b "
             f"FROM pairs {where} ORDER BY created_at, pair_id", params)
 
     def source_judgments(self, source: str) -> pd.DataFrame:

@@ -19,8 +19,10 @@ def curves():
     st.caption(f"Status: {run['status']} · stage: {run['stage']} · {run['message']}")
     m = monitor.training_metrics(store, run_id)
     reading = monitor.length_reading(m["ppo"])
-    if reading:
-        st.warning(reading) if "getting longer" in reading else st.info(reading)
+    if reading and "getting longer" in reading:
+        st.warning(reading)
+    elif reading:  # not a one-line `a if c else b`: Streamlit's magic would st.write its value onto the page
+        st.info(reading)
     st.plotly_chart(charts.training_figure(m["ppo"], monitor.PPO_REWARD_KEYS, "PPO reward"), key="ppo_reward")
     st.plotly_chart(charts.training_figure(m["ppo"], monitor.PPO_KL_KEYS, "KL to the reference, entropy"), key="ppo_kl")
     st.plotly_chart(charts.training_figure(m["ppo"], monitor.PPO_LENGTH_KEYS, "Response length"), key="ppo_len")

@@ -1,0 +1,77 @@
+"""The cost of labels: per 1,000 labels, from the tokens and seconds every judgment records."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from core.audit.cost import format_cost, judge_label_cost, label_cost
+from core.config import JudgeConfig
+from core.judges import make_judge
+from core.labeling import label_pairs
+from core.schema import ResponsePair
+
+FRAME = pd.DataFrame({"pair_id": ["a", "b"], "verdict": ["A", "INVALID"], "tokens_in": [1000, 3000],
+                      "tokens_out": [10, 30], "seconds": [1.0, 3.0]})
+
+
+def test_cost_per_thousand_labels_from_tokens_and_prices():
+    cost = label_cost(FRAME, price_per_1k_input_tokens=0.5, price_per_1k_output_tokens=1.5)
+    assert cost["n_labels"] == 2 and cost["n_usable"] == 1
+    assert cost["seconds_per_1k_labels"] == pytest.approx(2000.0)
+    assert cost["tokens_in_per_1k_labels"] == pytest.approx(2_000_000) and cost["tokens_out_per_1k_labels"] == 20_000
+    assert cost["money_per_1k_labels"] == pytest.approx(1000 * (0.515 + 1.545) / 2)
+    assert cost["money_per_1k_usable_labels"] == pytest.approx(1000 * (0.515 + 1.545))  # INVALID was paid for too
+    assert cost["human_money_per_1k_labels"] == pytest.approx(670.0)  # RLAIF paper: $0.67 per human label
+    assert cost["reference_ai_money_per_1k_labels"] == pytest.approx(60.0)  # and $0.06 per AI label
+    assert cost["human_to_judge_cost_ratio"] == pytest.approx(670.0 / 1030.0)
+
+
+def test_cost_is_linear_in_prices_and_independent_of_how_many_labels():
+    one = label_cost(FRAME, price_per_1k_input_tokens=0.2)
+    assert label_cost(FRAME, price_per_1k_input_tokens=0.4)["money_per_1k_labels"] == pytest.approx(
+        2 * one["money_per_1k_labels"])
+    twice = label_cost(pd.concat([FRAME, FRAME]), price_per_1k_input_tokens=0.2)
+    assert twice["money_per_1k_labels"] == pytest.approx(one["money_per_1k_labels"]) and twice["n_labels"] == 4
+
+
+def test_a_free_judge_and_an_empty_frame():
+    free = label_cost(FRAME, human_label_cost=1.0)
+    assert free["money_per_1k_labels"] == 0 and free["human_to_judge_cost_ratio"] == math.inf
+    empty = label_cost(FRAME.iloc[:0])
+    assert empty["n_labels"] == 0 and math.isnan(empty["seconds_per_1k_labels"])
+    assert "no labels" in format_cost(empty)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="tokens_out"):
+        label_cost(FRAME.drop(columns=["tokens_out"]))
+    with pytest.raises(ValueError, match="price_per_1k_input_tokens"):
+        label_cost(FRAME, price_per_1k_input_tokens=-1)
+
+
+def test_format_cost_shows_the_judge_beside_human_labels():
+    text = format_cost(label_cost(FRAME, price_per_1k_input_tokens=0.5, price_per_1k_output_tokens=1.5))
+    assert "$1030.00" in text and "$670.00 per 1,000" in text and "33 min" not in text and "2000 s" in text
+
+
+def test_every_judgment_records_what_it_cost(store, tiny_model_path, principles_file):
+    pairs = [ResponsePair(f"p{i}", f"Question {i}?", "Yes." * (i + 1), "No.") for i in range(4)]
+    store.add_pairs(pairs)
+    judge = make_judge(JudgeConfig(backend="local", model=str(tiny_model_path), method="letters",
+                                   principles=str(principles_file), batch_size=4))
+    label_pairs(store, judge, pairs)
+    frame = store.judgments_frame()
+    assert (frame["tokens_in"] > 0).all() and (frame["seconds"] > 0).all()
+    cost = label_cost(frame)
+    assert cost["n_labels"] == 4 and cost["seconds_per_1k_labels"] > 0 and cost["tokens_in_per_1k_labels"] > 0
+
+
+def test_a_judge_config_carries_its_prices_and_the_human_label_cost():
+    cfg = JudgeConfig(backend="openai", base_url="http://127.0.0.1:1/v1", price_per_1k_input_tokens=0.5,
+                      price_per_1k_output_tokens=1.5, human_label_cost=1.0)
+    cost = judge_label_cost(FRAME, cfg)
+    assert cost["money_per_1k_labels"] == pytest.approx(1030.0) and cost["human_money_per_1k_labels"] == 1000.0
+    with pytest.raises(ValueError, match="human_label_cost"):
+        JudgeConfig(human_label_cost=-0.1)
