@@ -162,3 +162,15 @@ def disagreements(store: Store, source: str, judge: str, *, limit: int = 5) -> l
     verdicts = store.source_judgments(source).query("judge == @judge").set_index("pair_id")["verdict"]
     return [{"pair_id": i, "prompt": pairs.at[i, "prompt"], "response_a": pairs.at[i, "response_a"],
              "response_b": pairs.at[i, "response_b"], "human": human.get(i), "verdict": verdicts.get(i)} for i in ids]
+
+
+def breakdown_table(rows: list[dict] | None) -> pd.DataFrame:
+    """A per-category (or per-principle) breakdown with each CI as two rounded columns."""
+    if not rows:
+        return pd.DataFrame()
+    table = pd.DataFrame(rows)
+    for name in [c for c in table.columns if c.endswith("_ci95")]:
+        bounds = [v if isinstance(v, (list, tuple)) else [None, None] for v in table.pop(name)]
+        table[f"{name[:-5]}_low"] = [b[0] for b in bounds]
+        table[f"{name[:-5]}_high"] = [b[1] for b in bounds]
+    return table.round(3)

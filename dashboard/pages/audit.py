@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core import charts
-from core.auditing import findings, summary_table
+from core.auditing import breakdown_table, findings, summary_table
 from core.spotcheck import active_estimate
 from dashboard import state
 
@@ -35,4 +35,4 @@ right.plotly_chart(charts.calibration_figure(reports))
 by_category = reports[focus].get("by_category")
 if by_category:
     st.subheader("By category")
-    st.dataframe(by_category, hide_index=True)
+    st.dataframe(breakdown_table(by_category), hide_index=True)
