@@ -7,6 +7,7 @@ run that died continues from the last committed chunk or finished stage.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from core.config import RunConfig, config_from_dict
@@ -128,7 +129,7 @@ def judge_round(store, run_id, cfg, pairs, reporter) -> None:
     from core.labeling import label_pairs
 
     with reporter.stage("judging", len(pairs)) as progress:
-        judge = make_judge(cfg.judge)
+        judge = make_judge(cfg.judge, store=store)  # the API judge keeps its answer cache in this store
         try:
             label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
         finally:
@@ -136,13 +137,18 @@ def judge_round(store, run_id, cfg, pairs, reporter) -> None:
 
 
 def reward_for_round(store, run_id, cfg, round_, policy, reporter) -> Path:
+    """Train the round's reward model, resuming from its last checkpoint when a killed run left one."""
     from core.preferences import compile_preferences, export_preferences
-    from core.reward_model import train_reward_model
+    from core.reward_model import checkpoint_step, latest_checkpoint, train_reward_model
 
     done = store.get_artifact(run_id, round_, "reward_model")
     if done:
         return Path(done)
     out = run_dir(store, run_id) / f"round{round_}"
+    checkpoints = out / "reward_checkpoints"
+    resumed = checkpoint_step(latest_checkpoint(checkpoints)) if cfg.reward.checkpoint_every else 0
+    if resumed:
+        store.add_metrics(run_id, round_, "resume", resumed, {"reward_model_from_step": resumed})
     records, skipped = compile_preferences(store.pairs_frame(run_id=run_id), store.judgments_frame(run_id=run_id))
     store.set_artifact(run_id, round_, "preferences", export_preferences(records, out / "preferences.jsonl"))
     store.add_metrics(run_id, round_, "preferences", 0, {"pairs_with_winner": len(records), "pairs_skipped": skipped})
@@ -151,20 +157,26 @@ def reward_for_round(store, run_id, cfg, round_, policy, reporter) -> Path:
     with reporter.stage("reward_model", steps) as progress:
         callback = StoreCallback(store, run_id, round_, "reward", progress=lambda s, t: progress.set(s, t))
         metrics = train_reward_model(policy, records, cfg.reward, out / "reward_model", callbacks=[callback],
-                                     human_records=human)
+                                     human_records=human, checkpoint_dir=checkpoints)
     path = metrics.pop("path")
     store.add_metrics(run_id, round_, "reward_eval", 0, metrics)
     store.set_artifact(run_id, round_, "reward_model", path)
+    shutil.rmtree(checkpoints, ignore_errors=True)  # the finished model is recorded; optimizer states go
     return Path(path)
 
 
 def ppo_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, reporter) -> Path:
-    from core.ppo import length_metrics, run_ppo
+    """PPO for the round, resuming from its last checkpoint when a killed run left one."""
+    from core.ppo import latest_checkpoint, length_metrics, run_ppo
 
     done = store.get_artifact(run_id, round_, "policy")
     if done:
         return Path(done)
     out = run_dir(store, run_id) / f"round{round_}" / "policy"
+    checkpoints = out.parent / "ppo_checkpoints"
+    resumed = latest_checkpoint(checkpoints) if cfg.ppo.checkpoint_every else None
+    if resumed:
+        store.add_metrics(run_id, round_, "resume", resumed[0], {"ppo_from_step": resumed[0]})
 
     def callbacks(recorder):
         def extra(step: int) -> dict:
@@ -175,8 +187,10 @@ def ppo_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, repo
         return [StoreCallback(store, run_id, round_, "ppo", extra=extra, progress=lambda s, t: progress.set(s, t))]
 
     with reporter.stage("ppo", cfg.ppo.updates) as progress:
-        run_ppo(policy, reward_path, [p.text for p in prompts], cfg.ppo, out, callback_factory=callbacks)
+        run_ppo(policy, reward_path, [p.text for p in prompts], cfg.ppo, out, callback_factory=callbacks,
+                checkpoint_dir=checkpoints)
     store.set_artifact(run_id, round_, "policy", out)
+    shutil.rmtree(checkpoints, ignore_errors=True)
     return out
 
 

@@ -8,9 +8,15 @@ rollout, so the monitor can show whether the policy is being paid for length.
 """
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import statistics
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from transformers import TrainerCallback
 
 from core.config import PPOStageConfig
 from core.generation import chat_prompt
@@ -71,12 +77,64 @@ def length_metrics(samples: Sequence[dict]) -> dict:
             "response/mean_chars": statistics.fmean(chars), "response/median_chars": statistics.median(chars)}
 
 
+def latest_checkpoint(folder: str | Path | None) -> tuple[int, Path] | None:
+    """(update, folder) of the newest PPO checkpoint in ``folder``; ``step-N`` folders appear
+    only complete (written under a temporary name, then renamed)."""
+    if folder is None or not Path(folder).is_dir():
+        return None
+    found = [(int(p.name[5:]), p) for p in Path(folder).glob("step-*") if p.name[5:].isdigit()]
+    return max(found, default=None)
+
+
+class CheckpointCallback(TrainerCallback):
+    """Saves policy and value model every ``every`` updates, and continues the step count of a
+    resumed run: the trainer starts at 0, this sets it to ``start`` so metrics go on from there."""
+
+    def __init__(self, folder: str | Path | None, every: int, tokenizer, *, start: int = 0):
+        self.folder = Path(folder) if folder else None
+        self.every, self.tokenizer, self.start = every, tokenizer, start
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        state.global_step = self.start
+        state.max_steps += self.start
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        step = state.global_step
+        if (self.folder is None or self.every <= 0 or step % self.every or step >= state.max_steps
+                or not state.is_world_process_zero):
+            return
+        wrapper = getattr(model, "module", model)  # TRL's PolicyAndValueWrapper (DDP-wrapped under accelerate)
+        save_checkpoint(self.folder, step, wrapper.policy, wrapper.value_model, self.tokenizer)
+
+
+def save_checkpoint(folder: Path, step: int, policy, value_model, tokenizer) -> Path:
+    """Write ``folder/step-N`` (policy with tokenizer, value model, safetensors) atomically; drop older ones."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".step-{step}.", dir=folder))
+    policy.save_pretrained(tmp / "policy", safe_serialization=True)
+    tokenizer.save_pretrained(tmp / "policy")
+    value_model.save_pretrained(tmp / "value", safe_serialization=True)
+    (tmp / "checkpoint.json").write_text(json.dumps({"step": step}), encoding="utf-8")
+    final = folder / f"step-{step}"
+    shutil.rmtree(final, ignore_errors=True)
+    os.rename(tmp, final)
+    for old in folder.iterdir():
+        if old != final:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
 def run_ppo(policy_path: str | Path, reward_path: str | Path, prompts: Sequence[str], cfg: PPOStageConfig,
-            out_dir: str | Path, *, callback_factory=None) -> Path:
+            out_dir: str | Path, *, callback_factory=None, checkpoint_dir: str | Path | None = None) -> Path:
     """Fine-tune the policy with PPO; save it to ``out_dir`` and return that path.
 
     ``callback_factory(recorder)`` returns the TrainerCallbacks to attach; it gets the
     RolloutRecorder so a callback can store each update's rollouts with its metrics.
+    With ``checkpoint_dir``, policy and value model are saved there every
+    ``cfg.checkpoint_every`` updates, and a run that finds a checkpoint there resumes from it:
+    the remaining updates start from the saved policy and value model, the reference policy
+    is still ``policy_path``, and steps go on from the checkpoint's. The optimizer state and
+    the learning-rate schedule start afresh.
     """
     from datasets import Dataset
     from transformers import PrinterCallback
@@ -84,10 +142,13 @@ def run_ppo(policy_path: str | Path, reward_path: str | Path, prompts: Sequence[
 
     from core.models import load_policy, load_scalar_model, load_tokenizer
 
+    resume = latest_checkpoint(checkpoint_dir) if cfg.checkpoint_every else None
+    start = min(resume[0], cfg.updates - 1) if resume else 0
     tokenizer = load_tokenizer(policy_path)
-    policy, ref_policy = load_policy(policy_path), load_policy(policy_path)
+    policy = load_policy(resume[1] / "policy" if resume else policy_path)
+    ref_policy = load_policy(policy_path)  # the KL is always to the policy the round started from
     reward_model = load_scalar_model(reward_path, tokenizer.pad_token_id)
-    value_model = load_scalar_model(reward_path, tokenizer.pad_token_id)
+    value_model = load_scalar_model(resume[1] / "value" if resume else reward_path, tokenizer.pad_token_id)
     if not prompts:
         raise ValueError("PPO needs at least one prompt")
     # TRL drops ragged batches: repeat the prompts until they fill at least one rollout batch
@@ -96,14 +157,16 @@ def run_ppo(policy_path: str | Path, reward_path: str | Path, prompts: Sequence[
     dataset = Dataset.from_dict({"input_ids": queries})
     args = PPOConfig(
         output_dir=str(out_dir), per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=1,
-        num_mini_batches=cfg.mini_batches, num_ppo_epochs=cfg.ppo_epochs, total_episodes=cfg.updates * cfg.batch_size,
+        num_mini_batches=cfg.mini_batches, num_ppo_epochs=cfg.ppo_epochs,
+        total_episodes=(cfg.updates - start) * cfg.batch_size,
         local_rollout_forward_batch_size=cfg.batch_size, response_length=cfg.response_length, kl_coef=cfg.kl_coef,
         learning_rate=cfg.learning_rate, temperature=cfg.temperature, stop_token="eos",
         missing_eos_penalty=cfg.missing_eos_penalty or None, num_sample_generations=0, logging_steps=1,
-        save_strategy="no", report_to="none", seed=cfg.seed, disable_tqdm=True, bf16=False,
+        save_strategy="no", report_to="none", seed=cfg.seed + start, disable_tqdm=True, bf16=False,
     )
     recorder = RolloutRecorder(reward_model, tokenizer, queries)
-    callbacks = callback_factory(recorder) if callback_factory else []
+    checkpoints = CheckpointCallback(checkpoint_dir, cfg.checkpoint_every, tokenizer, start=start)
+    callbacks = [checkpoints, *(callback_factory(recorder) if callback_factory else [])]
     trainer = PPOTrainer(args=args, processing_class=tokenizer, model=policy, ref_model=ref_policy,
                          reward_model=reward_model, train_dataset=dataset, value_model=value_model,
                          callbacks=callbacks)
@@ -112,6 +175,11 @@ def run_ppo(policy_path: str | Path, reward_path: str | Path, prompts: Sequence[
         trainer.train()
     finally:
         recorder.remove()
-    trainer.save_model(str(out_dir))
-    tokenizer.save_pretrained(str(out_dir))
+    # Not trainer.save_model: under DDP it fails on tied weights ("Some tensors share memory"), and it
+    # writes training_args.bin, a pickle. The main process saves the unwrapped policy as safetensors.
+    policy = trainer.accelerator.unwrap_model(trainer.model).policy
+    if trainer.accelerator.is_main_process:
+        policy.save_pretrained(str(out_dir), safe_serialization=True)
+        tokenizer.save_pretrained(str(out_dir))
+    trainer.accelerator.wait_for_everyone()
     return Path(out_dir)

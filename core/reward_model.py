@@ -23,12 +23,31 @@ def split_records(records: list[dict], eval_fraction: float, seed: int) -> tuple
     return [records[i] for i in order[n_eval:]], [records[i] for i in order[:n_eval]]
 
 
+def latest_checkpoint(folder: str | Path | None) -> Path | None:
+    """The newest complete Trainer checkpoint (``checkpoint-N`` holding ``trainer_state.json``,
+    which the Trainer writes last) in ``folder``, or None."""
+    if folder is None or not Path(folder).is_dir():
+        return None
+    done = [p for p in Path(folder).glob("checkpoint-*")
+            if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()]
+    return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+
+def checkpoint_step(checkpoint: Path | None) -> int:
+    return 0 if checkpoint is None else int(checkpoint.name.split("-")[-1])
+
+
 def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardConfig, out_dir: str | Path, *,
-                       callbacks: Sequence = (), human_records: Sequence[dict] = ()) -> dict:
+                       callbacks: Sequence = (), human_records: Sequence[dict] = (),
+                       checkpoint_dir: str | Path | None = None) -> dict:
     """Train on ``records`` (TRL conversational preference rows); save to ``out_dir``.
 
-    Returns metrics: ``train_accuracy``, ``heldout_accuracy`` (vs the judge),
-    ``human_accuracy`` (vs human labels, when given), pair counts, and ``path``.
+    With ``checkpoint_dir``, a checkpoint is saved there every ``cfg.checkpoint_every`` steps
+    and training resumes from the newest complete one (weights, optimizer, scheduler, RNG and
+    data position), so a killed run goes on from step k instead of 0; the same records must
+    be given again. Returns metrics: ``train_accuracy``, ``heldout_accuracy`` (vs the judge),
+    ``human_accuracy`` (vs human labels, when given), pair counts, ``resumed_from_step``, and
+    ``path``.
     """
     from datasets import Dataset
     from transformers import PrinterCallback
@@ -44,26 +63,32 @@ def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardC
     tokenizer.padding_side = "right"  # the sequence head reads the last non-pad token either way
     model = load_scalar_model(base_model, tokenizer.pad_token_id)
     columns = ("prompt", "chosen", "rejected")
+    saving = checkpoint_dir is not None and cfg.checkpoint_every > 0
+    resume = latest_checkpoint(checkpoint_dir) if saving else None
     args = TRLRewardConfig(
-        output_dir=str(out_dir), num_train_epochs=cfg.epochs, learning_rate=cfg.learning_rate,
-        per_device_train_batch_size=cfg.batch_size, max_length=cfg.max_length, logging_steps=1,
-        save_strategy="no", report_to="none", seed=cfg.seed, disable_tqdm=True, center_rewards_coefficient=0.01, bf16=False,
+        output_dir=str(checkpoint_dir if saving else out_dir), num_train_epochs=cfg.epochs,
+        learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size, max_length=cfg.max_length,
+        logging_steps=1, save_strategy="steps" if saving else "no", save_steps=max(1, cfg.checkpoint_every),
+        save_total_limit=1, report_to="none", seed=cfg.seed, disable_tqdm=True, center_rewards_coefficient=0.01,
+        bf16=False,
     )
     trainer = RewardTrainer(model=model, args=args, processing_class=tokenizer,
                             train_dataset=Dataset.from_list([{k: r[k] for k in columns} for r in train]),
                             callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # metrics go to the store, not stdout
-    trainer.train()
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     trainer.save_model(str(out_dir))
     tokenizer.padding_side = "left"
-    tokenizer.save_pretrained(str(out_dir))
+    if trainer.is_world_process_zero():  # under accelerate launch, one process writes the files
+        tokenizer.save_pretrained(str(out_dir))
+        (Path(out_dir) / "training_args.bin").unlink(missing_ok=True)  # a pickle: model folders hold safetensors only
     model = trainer.model.eval()
     metrics = {
         "n_train": len(train), "n_heldout": len(held_out), "n_human": len(human_records),
         "train_accuracy": pairwise_accuracy(model, tokenizer, train),
         "heldout_accuracy": pairwise_accuracy(model, tokenizer, held_out) if held_out else float("nan"),
         "human_accuracy": pairwise_accuracy(model, tokenizer, human_records) if human_records else float("nan"),
-        "path": str(out_dir),
+        "resumed_from_step": checkpoint_step(resume), "path": str(out_dir),
     }
     return metrics
 

@@ -51,3 +51,48 @@ def pick_source(label: str = "Pairs") -> str | None:
 
 def annotator() -> str:
     return st.session_state.get(ANNOTATOR, "")
+
+
+# -- access: who may launch, cancel, resume and delete runs (core/access.py) --------------
+AUTHORIZED = "access_authorized"
+PASSWORD = "access_password"
+PASSWORD_WRONG = "access_password_wrong"
+
+
+def _login_configured() -> bool:
+    """Streamlit's OIDC login (st.login) is configured by an [auth] section in secrets.toml."""
+    try:
+        return hasattr(st, "login") and "auth" in st.secrets
+    except FileNotFoundError:  # no secrets file at all: Streamlit raises StreamlitSecretNotFoundError
+        return False
+
+
+def _check_password() -> None:
+    from core import access
+
+    ok = access.password_matches(st.session_state.get(PASSWORD, ""))
+    st.session_state[AUTHORIZED] = ok
+    st.session_state[PASSWORD_WRONG] = not ok
+    st.session_state[PASSWORD] = ""  # keep whether it matched, never the password itself
+
+
+def access_controls() -> bool:
+    """Ask for the password (or offer the login) when one is configured; True when this session
+    may launch, cancel, resume and delete runs."""
+    from core import access
+
+    login = _login_configured()
+    logged_in = login and bool(getattr(st.user, "is_logged_in", False))
+    allowed = access.may_act(password_ok=bool(st.session_state.get(AUTHORIZED)), login_configured=login,
+                             logged_in=logged_in)
+    if allowed:
+        return True
+    if access.password_configured():
+        st.text_input(f"Password to start, cancel, resume or delete runs (${access.PASSWORD_ENV})", type="password",
+                      key=PASSWORD, on_change=_check_password)
+        if st.session_state.get(PASSWORD_WRONG):
+            st.error("Wrong password.")
+    if login:
+        st.button("Log in", key="access_login", on_click=st.login)
+    st.caption("Starting, cancelling, resuming and deleting runs need the password or a login.")
+    return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -62,6 +63,25 @@ def launch_run(store: Store, run_id: str) -> subprocess.Popen:
     )
     store.update_run(run_id, pid=proc.pid, message="worker started")
     return proc
+
+
+def can_delete(store: Store, run_id: str, now: float | None = None) -> bool:
+    """A run may be deleted unless a live worker is writing it (running with a fresh heartbeat)."""
+    return display_status(store.get_run(run_id), now) != RunStatus.RUNNING.value
+
+
+def delete_run(store: Store, run_id: str) -> dict[str, int]:
+    """Delete a finished, failed, cancelled, queued or lost run: its rows (one transaction), then
+    its folder (models, checkpoints, worker log). Returns the rows deleted per table."""
+    if not can_delete(store, run_id):
+        raise ValueError(f"run {run_id} is running; cancel it before deleting it")
+    runs_root = (store.path.parent / "runs").resolve()
+    folder = (runs_root / run_id).resolve()
+    if folder.parent != runs_root:  # a run id is ours, but never let one point outside the runs folder
+        raise ValueError(f"refusing to delete {folder}: not a run folder under {runs_root}")
+    deleted = store.delete_run(run_id)
+    shutil.rmtree(folder, ignore_errors=True)
+    return deleted
 
 
 def display_status(run: dict, now: float | None = None, lost_after: float = LOST_AFTER_SECONDS) -> str:

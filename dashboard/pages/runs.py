@@ -1,12 +1,13 @@
-"""Runs: configure and launch the loop as a worker process; watch, cancel and resume runs."""
+"""Runs: configure and launch the loop as a worker process; watch, cancel, resume and delete runs."""
 import streamlit as st
 
 from core import runs_ui
-from core.runs.worker import launch_run, runs_table
+from core.runs.worker import can_delete, delete_run, launch_run, runs_table
 from dashboard import state
 
 st.title("Runs")
 store = state.get_store()
+allowed = state.access_controls()  # a password or login, when one is configured
 base = runs_ui.default_config()
 with st.form("launch"):
     st.caption("Defaults come from sample_data/quick.yaml: the embedded SmolLM2-135M as policy and judge.")
@@ -26,8 +27,8 @@ with st.form("launch"):
         "ppo.kl_coef": c2.number_input("KL coefficient", 0.0, 10.0, base.ppo.kl_coef, format="%.3f"),
         "rounds": c1.number_input("Rounds", 1, 20, base.rounds),
     }
-    start = st.form_submit_button("Start run", type="primary")
-if start:
+    start = st.form_submit_button("Start run", type="primary", disabled=not allowed)
+if start and allowed:
     try:
         run_id = runs_ui.create_run(store, base, values)
     except ValueError as exc:
@@ -46,13 +47,22 @@ def run_list():
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1)})
     chosen = st.selectbox("Run", table["run_id"], key="runs_selected")
-    b1, b2 = st.columns(2)
-    if b1.button("Cancel", key="cancel_run", disabled=not runs_ui.can_cancel(store, chosen)):
+    b1, b2, b3 = st.columns(3)
+    if b1.button("Cancel", key="cancel_run", disabled=not (allowed and runs_ui.can_cancel(store, chosen))) and allowed:
         store.request_cancel(chosen)
         st.toast(f"Cancel requested for {chosen}")
-    if b2.button("Resume", key="resume_run", disabled=not runs_ui.can_resume(store, chosen)):
+    if b2.button("Resume", key="resume_run", disabled=not (allowed and runs_ui.can_resume(store, chosen))) and allowed:
         launch_run(store, chosen)
         st.toast(f"Resumed {chosen}")
+    sure = b3.checkbox("Delete with its data, labels and models", key="delete_confirm", disabled=not allowed)
+    if b3.button("Delete", key="delete_run", disabled=not (allowed and sure and can_delete(store, chosen))) and allowed:
+        try:
+            delete_run(store, chosen)
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            st.toast(f"Deleted {chosen}")
+            st.rerun()
 
 
 run_list()
