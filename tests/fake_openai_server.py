@@ -130,10 +130,18 @@ def _handler_for(server: FakeOpenAIServer):
             pass
 
         def do_POST(self):
+            self._counted = True
             server.enter()
             try:
                 self._answer()
             finally:
+                self._leave()
+
+        def _leave(self):
+            # leave before the answer goes out: once the client has read it, it may send its next
+            # request before this thread gets to run again, which would count one request twice
+            if getattr(self, "_counted", False):
+                self._counted = False
                 server.leave()
 
         def _answer(self):
@@ -165,6 +173,7 @@ def _handler_for(server: FakeOpenAIServer):
 
         def _send(self, status: int, payload: dict, headers: dict | None = None):
             data = json.dumps(payload).encode()
+            self._leave()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
