@@ -49,6 +49,18 @@ def pick_source(label: str = "Pairs") -> str | None:
     return st.session_state[SOURCE]
 
 
+def source_reports() -> tuple[str, dict]:
+    """The chosen pair source and its audit per judge; stops the page with a hint when there is none."""
+    source = pick_source()
+    if not source:
+        st.stop()
+    reports = cached_audit(source, data_version())
+    if not reports:
+        st.info("No pair here has both a human label and a judge verdict yet. Label some on the Spot-check page.")
+        st.stop()
+    return source, reports
+
+
 def annotator() -> str:
     return st.session_state.get(ANNOTATOR, "")
 

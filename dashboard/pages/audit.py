@@ -7,13 +7,7 @@ from core.spotcheck import active_estimate
 from dashboard import state
 
 st.title("Agreement & bias")
-source = state.pick_source()
-if not source:
-    st.stop()
-reports = state.cached_audit(source, state.data_version())
-if not reports:
-    st.info("No pair here has both a human label and a judge verdict yet. Label some on the Spot-check page.")
-    st.stop()
+source, reports = state.source_reports()
 n_labelled = max(r["n_pairs"] for r in reports.values())
 st.metric("Pairs with a human label and a verdict", n_labelled)
 focus = st.selectbox("Judge to read about", list(reports), key="audit_focus")

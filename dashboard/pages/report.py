@@ -6,13 +6,7 @@ from core.report_html import build_report_html
 from dashboard import state
 
 st.title("Report for stakeholders")
-source = state.pick_source()
-if not source:
-    st.stop()
-reports = state.cached_audit(source, state.data_version())
-if not reports:
-    st.info("Nothing to report yet: no pair has both a human label and a verdict.")
-    st.stop()
+source, reports = state.source_reports()
 focus = st.selectbox("Judge", list(reports), key="report_focus")
 st.markdown("\n".join(f"- {s}" for s in findings(reports[focus], baselines=reports)))
 if st.button("Build HTML report", key="build_report", type="primary"):
