@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from core.config import RunConfig, config_from_dict
-from core.runs.callbacks import RunCancelled, StoreCallback
+from core.runs.errors import RunCancelled
 from core.runs.progress import Reporter
 from core.runs.store import RunStatus, Store
 from core.schema import Prompt, ResponsePair
@@ -140,6 +140,7 @@ def reward_for_round(store, run_id, cfg, round_, policy, reporter) -> Path:
     """Train the round's reward model, resuming from its last checkpoint when a killed run left one."""
     from core.preferences import compile_preferences, export_preferences
     from core.reward_model import checkpoint_step, latest_checkpoint, train_reward_model
+    from core.runs.callbacks import StoreCallback  # transformers: imported only where training runs
 
     done = store.get_artifact(run_id, round_, "reward_model")
     if done:
@@ -168,6 +169,7 @@ def reward_for_round(store, run_id, cfg, round_, policy, reporter) -> Path:
 def ppo_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, reporter) -> Path:
     """PPO for the round, resuming from its last checkpoint when a killed run left one."""
     from core.ppo import latest_checkpoint, length_metrics, run_ppo
+    from core.runs.callbacks import StoreCallback
 
     done = store.get_artifact(run_id, round_, "policy")
     if done:

@@ -154,3 +154,22 @@ def test_report_page_builds_a_self_contained_html(store_path):
     assert not at.exception
     html = at.get("download_button")[0].proto.url
     assert html  # the file is served from media storage; its content is tested in test_report_html
+
+
+def test_pages_import_no_torch_or_trl(tmp_path):
+    """Every page renders in a fresh process without importing torch, trl or transformers."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom streamlit.testing.v1 import AppTest\n"
+        "for p in ['spotcheck', 'audit', 'runs', 'monitor', 'data', 'report']:\n"
+        "    at = AppTest.from_file(f'dashboard/pages/{p}.py', default_timeout=120).run()\n"
+        "    assert not at.exception, (p, at.exception)\n"
+        "print(sorted(m for m in ('torch', 'trl', 'transformers') if m in sys.modules))\n"
+    )
+    env = {**__import__("os").environ, "RLAIF_AUDIT_STORE": str(tmp_path / "store.sqlite")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

@@ -9,11 +9,10 @@ from collections.abc import Callable
 
 from transformers import TrainerCallback
 
+from core.runs.errors import RunCancelled
 from core.runs.store import Store
 
-
-class RunCancelled(Exception):
-    """The run's cancel flag was set; the worker stops at the next safe point."""
+__all__ = ["RunCancelled", "StoreCallback"]
 
 
 class StoreCallback(TrainerCallback):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from tqdm import tqdm
 
-from core.runs.callbacks import RunCancelled
+from core.runs.errors import RunCancelled
 from core.runs.store import Store
 
 

@@ -44,7 +44,7 @@ def heartbeat(store: Store, run_id: str, every: float = HEARTBEAT_SECONDS):
 
 def run_in_this_process(store: Store, run_id: str, *, show_bars: bool = True) -> None:
     from core.pipeline import execute_run
-    from core.runs.callbacks import RunCancelled
+    from core.runs.errors import RunCancelled
 
     store.update_run(run_id, pid=os.getpid())
     with heartbeat(store, run_id), contextlib.suppress(RunCancelled):
