@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.config import JudgeConfig, RewardConfig  # noqa: E402
-from core.gaming.padding import judge_padding_attack, probe_saved_reward_model  # noqa: E402
+from core.gaming.padding import judge_padding_attack, probe_reward_model_length  # noqa: E402
 from core.pairs import read_pairs_jsonl, to_response_pairs  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -98,8 +98,9 @@ def preference_records(frame: pd.DataFrame, labels: str, model: str) -> list[dic
 
 
 def rm_command(args) -> dict:
-    from core.models import resolve_model
-    from core.reward_model import split_records, train_reward_model
+    from core.models import load_scalar_model, load_tokenizer, resolve_model
+    from core.preferences import export_preferences
+    from core.reward_model import pairwise_accuracy, split_records, train_reward_model
 
     cfg = RewardConfig(epochs=args.epochs, max_length=args.max_length)
     if args.rm:
@@ -110,18 +111,25 @@ def rm_command(args) -> dict:
         frame = sample_pairs(DATA / args.pairs, args.n, args.seed, winners_only=True)
         records = preference_records(frame, args.train, args.model)
         path = Path(args.out)
+        # written first, so that `rm --rm OUT --records OUT/preferences.jsonl` can probe it again later
+        export_preferences(records, path / "preferences.jsonl")
         t0 = time.perf_counter()
         trained = train_reward_model(resolve_model(args.model), records, cfg, path)
         trained["seconds"] = time.perf_counter() - t0
         print(f"trained on {trained['n_train']} pairs ({args.train} labels) in {trained['seconds']:.0f}s: "
               f"train accuracy {trained['train_accuracy']:.3f}, held-out {trained['heldout_accuracy']:.3f}")
     _, held_out = split_records(records, cfg.eval_fraction, cfg.seed)
-    result = probe_saved_reward_model(path, held_out, seed=args.seed)
+    tokenizer = load_tokenizer(path)
+    model = load_scalar_model(path, tokenizer.pad_token_id).eval()
+    accuracy = pairwise_accuracy(model, tokenizer, held_out)
+    print(f"held-out pairwise accuracy against its labels: {accuracy:.3f} ({len(held_out)} pairs)")
+    result = probe_reward_model_length(model, tokenizer, held_out, seed=args.seed)
     rows = [{"strategy": s, **{k: v for k, v in part.items()}} for s, part in
             [("all", result)] + list(result["by_strategy"].items())]
     table = pd.DataFrame(rows)[["strategy", "n_cases", "prefer_padded_rate", "mean_reward_gain", "mean_length_ratio"]]
     print(table.to_string(index=False, float_format="{:.3f}".format))
     return {"reward_model": str(path), "labels": args.train or "from --records", "n_heldout_records": len(held_out),
+            "heldout_accuracy": accuracy,
             "training": {k: v for k, v in trained.items() if k != "path"},
             "probe": {k: v for k, v in result.items() if k != "cases"}}
 

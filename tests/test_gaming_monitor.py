@@ -9,7 +9,7 @@ import pytest
 
 from core.gaming import MonitorConfig
 from core.gaming.monitor import (FLAGS, GamingMonitor, append_flags_jsonl, flags_frames, read_flags_jsonl,
-                                 reward_length_correlation)
+                                 reward_length_correlation, write_flags_jsonl)
 
 
 def batches(reward_of, *, steps=8, batch=16, growth=6, seed=0):
@@ -108,6 +108,20 @@ def test_flags_carry_readable_messages_and_the_longest_samples(tmp_path):
     assert len(head) == len(monitor.flags) and len(samples) == 2 * len(monitor.flags)
     assert head.equals(monitor.flags_frame())
     assert read_flags_jsonl(tmp_path / "missing.jsonl") == []
+
+
+def test_a_resumed_run_rebuilds_the_monitor_from_the_stored_rollouts(store, tmp_path):
+    data = batches(lambda n, t, rng: n)
+    live = GamingMonitor(MonitorConfig())
+    metrics = run(live, data)
+    for step, samples in enumerate(data, 1):
+        store.add_ppo_samples("run", 0, step, samples)
+    stored = store.ppo_samples_frame("run")
+    replayed = GamingMonitor.from_samples(MonitorConfig(), stored[stored["step"] <= 5])
+    assert replayed.flags == [f for f in live.flags if f["step"] <= 5]
+    assert replayed.update(6, data[5]) == metrics[5]  # the next update carries on as if never stopped
+    path = write_flags_jsonl(tmp_path / "flags.jsonl", live.flags)
+    assert read_flags_jsonl(write_flags_jsonl(path, replayed.flags)) == replayed.flags
 
 
 def test_thresholds_are_configurable():

@@ -79,17 +79,20 @@ def test_callback_judges_policy_against_reference_during_a_real_ppo_run(tiny_mod
     cfg = PPOStageConfig(updates=3, batch_size=4, mini_batches=2, ppo_epochs=1, response_length=8,
                          learning_rate=1e-3, temperature=1.0)
     seen = []
-    callback = OverOptimisationCallback(make_judge("longest"), ["Name a colour.", "Say hi.", "Count to three."],
-                                        every=2, max_new_tokens=8, temperature=1.0, seed=0, id_prefix="run/r0",
+    held_out = ["Name a colour.", "Say hi.", "Count to three."]
+    callback = OverOptimisationCallback(make_judge("longest"), held_out, every=2, max_new_tokens=8, temperature=1.0,
+                                        seed=0, id_prefix="run/r0", round_=1, reference=tiny_model_path,
                                         on_result=lambda step, m, pairs, js: seen.append((step, m, pairs, js)))
     # the policy's own folder doubles as an untrained reward model: no reward training needed here
     run_ppo(tiny_model_path, tiny_model_path, [f"Tell me about {w}." for w in ("cats", "rain", "tea", "maps")],
             cfg, tmp_path / "policy", callback_factory=lambda recorder: [callback])
     assert [s for s, *_ in seen] == [2, 3]  # every 2 updates, and the last
-    assert len(callback.reference) == 3
+    # the reference answers are the starting policy's, whatever state the trainer's policy is in
+    assert callback.reference == sample_responses(load_policy(tiny_model_path), load_tokenizer(tiny_model_path),
+                                                  held_out, max_new_tokens=8, temperature=1.0, seed=0)
     for step, metrics, pairs, judgments in seen:
         assert 0.0 <= metrics["overopt/judge_win_rate"] <= 1.0 and metrics["overopt/n_pairs"] == 3
-        assert [eval_step(p.pair_id) for p in pairs] == [step] * 3
+        assert [eval_step(p.pair_id) for p in pairs] == [step] * 3 and {p.round for p in pairs} == {1}
         assert [p.response_b for p in pairs] == callback.reference
         assert len(judgments) == 3
     assert set(callback.results) == {2, 3}

@@ -1,10 +1,12 @@
 """During PPO, every N updates: the policy against the reference policy on held-out prompts, by the judge.
 
-The reference is the policy as PPO found it (the model TRL computes the KL against): its
-responses are sampled once, at ``on_train_begin``, before any update. At update N, 2N, ...
-and at the last, the current policy answers the same prompts and the run's judge compares
-each pair in both orders. Sampling runs under a forked RNG, so training draws the same
-random numbers with or without this callback.
+The reference is the policy the round started from (the model TRL computes the KL against):
+its responses are sampled once, at ``on_train_begin``, from ``reference`` (a model folder)
+when given, else from the trainer's policy, which is the reference only when PPO starts
+fresh rather than from a checkpoint. At update N, 2N, ... and at the last, the current policy
+answers the same prompts and the run's judge compares each pair in both orders. Sampling runs
+under a forked torch RNG, so training draws the same random numbers with or without this
+callback. Under several processes only the main one evaluates.
 """
 from __future__ import annotations
 
@@ -58,7 +60,8 @@ class OverOptimisationCallback(TrainerCallback):
     """
 
     def __init__(self, judge, prompts: Sequence[str], *, every: int, max_new_tokens: int, temperature: float,
-                 seed: int = 0, id_prefix: str = "ppo-eval", round_: int = 0, on_result: ResultSink | None = None):
+                 seed: int = 0, id_prefix: str = "ppo-eval", round_: int = 0, reference=None,
+                 on_result: ResultSink | None = None):
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every!r}")
         if not prompts:
@@ -66,15 +69,23 @@ class OverOptimisationCallback(TrainerCallback):
         self.judge, self.prompts, self.every = judge, list(prompts), every
         self.gen = {"max_new_tokens": max_new_tokens, "temperature": temperature}
         self.seed, self.id_prefix, self.round, self.on_result = seed, id_prefix, round_, on_result
+        self.reference_model = reference
         self.reference: list[str] | None = None
         self.results: dict[int, dict] = {}
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
-        self.reference = sample_responses(_policy(model), processing_class, self.prompts, seed=self.seed, **self.gen)
+        if not state.is_world_process_zero:
+            return
+        policy = _policy(model)
+        if self.reference_model is not None:
+            from core.models import load_policy
+
+            policy = load_policy(self.reference_model).to(policy.device)
+        self.reference = sample_responses(policy, processing_class, self.prompts, seed=self.seed, **self.gen)
 
     def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
         step = state.global_step
-        if step % self.every == 0 or step == state.max_steps:
+        if state.is_world_process_zero and (step % self.every == 0 or step == state.max_steps):
             self.evaluate(step, _policy(model), processing_class)
 
     def evaluate(self, step: int, policy, tokenizer) -> dict:
@@ -95,7 +106,9 @@ class OverOptimisationCallback(TrainerCallback):
 
 
 def _policy(model):
-    """TRL's PPO hands callbacks a wrapper holding ``.policy`` and ``.value_model``."""
+    """TRL's PPO hands callbacks a wrapper holding ``.policy`` and ``.value_model`` (DDP-wrapped
+    under several processes)."""
     if model is None:
         raise RuntimeError("the over-optimisation callback needs the trainer's model")
-    return getattr(model, "policy", model)
+    wrapper = getattr(model, "module", model)
+    return getattr(wrapper, "policy", wrapper)

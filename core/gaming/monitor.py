@@ -105,6 +105,16 @@ class GamingMonitor:
                                    "threshold": threshold, "samples": self._samples(samples, m)})
         return m
 
+    @classmethod
+    def from_samples(cls, cfg: MonitorConfig, samples: pd.DataFrame) -> "GamingMonitor":
+        """A monitor that has seen stored rollouts (the store's ``ppo_samples_frame`` rows of one
+        round), update by update: how a resumed PPO run gets back its baseline, slope and flags."""
+        monitor = cls(cfg)
+        columns = ["prompt", "response", "score", "n_tokens", "n_chars"]
+        for step, batch in samples.sort_values(["step", "idx"]).groupby("step", sort=True):
+            monitor.update(int(step), batch[columns].to_dict("records"))
+        return monitor
+
     def flags_at(self, step: int) -> list[dict]:
         return [f for f in self.flags if f["step"] == step]
 
@@ -203,6 +213,16 @@ def append_flags_jsonl(path: str | Path, flags: Sequence[dict]) -> Path:
     with path.open("a", encoding="utf-8") as fh:
         for flag in flags:
             fh.write(json.dumps(flag, allow_nan=True) + "\n")
+    return path
+
+
+def write_flags_jsonl(path: str | Path, flags: Sequence[dict]) -> Path:
+    """Replace the file with these flags (written beside it, then renamed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text("".join(json.dumps(f, allow_nan=True) + "\n" for f in flags), encoding="utf-8")
+    tmp.replace(path)
     return path
 
 
