@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from core.gaming.config import MonitorConfig
+
 
 class ConfigError(ValueError):
     """A config file or dict that cannot be used; the message names the file and field."""
@@ -142,6 +144,7 @@ class RunConfig:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     ppo: PPOStageConfig = field(default_factory=PPOStageConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
     def __post_init__(self):
         _check(self.rounds >= 1, "rounds", self.rounds, "must be >= 1")

@@ -132,8 +132,25 @@ def judge_round(store, run_id, cfg, pairs, reporter) -> None:
         judge = make_judge(cfg.judge, store=store)  # the API judge keeps its answer cache in this store
         try:
             label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
+            attack_judge(store, run_id, cfg, judge, pairs)
         finally:
             judge.close()
+
+
+def attack_judge(store, run_id, cfg, judge, pairs) -> None:
+    """The judge's padding attack on the round's first pairs (once per round): metrics in stage
+    'judge_attack', every case (original, padded copy, verdict) in a JSON artifact for reading."""
+    from core.gaming.padding import attack_metrics, judge_padding_attack
+
+    round_ = pairs[0].round if pairs else 0
+    if not cfg.monitor.n_attack_pairs or not pairs or store.get_artifact(run_id, round_, "judge_attack"):
+        return
+    result = judge_padding_attack(judge, pairs[: cfg.monitor.n_attack_pairs], seed=cfg.monitor.eval_seed)
+    store.add_metrics(run_id, round_, "judge_attack", 0, attack_metrics(result, "judge_attack"))
+    path = run_dir(store, run_id) / f"round{round_}" / "judge_attack.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    store.set_artifact(run_id, round_, "judge_attack", path)
 
 
 def reward_for_round(store, run_id, cfg, round_, policy, reporter) -> Path:
@@ -161,13 +178,28 @@ def reward_for_round(store, run_id, cfg, round_, policy, reporter) -> Path:
                                      human_records=human, checkpoint_dir=checkpoints)
     path = metrics.pop("path")
     store.add_metrics(run_id, round_, "reward_eval", 0, metrics)
+    if cfg.monitor.probe_reward_model:
+        probe_reward_model(store, run_id, cfg, round_, path, records)
     store.set_artifact(run_id, round_, "reward_model", path)
     shutil.rmtree(checkpoints, ignore_errors=True)  # the finished model is recorded; optimizer states go
     return Path(path)
 
 
+def probe_reward_model(store, run_id, cfg, round_, path, records) -> None:
+    """How often the new reward model prefers a padded copy of a held-out response: stage 'reward_probe'."""
+    from core.gaming.padding import attack_metrics, probe_saved_reward_model
+    from core.reward_model import split_records
+
+    _, held_out = split_records(records, cfg.reward.eval_fraction, cfg.reward.seed)
+    result = probe_saved_reward_model(path, held_out or records, seed=cfg.monitor.eval_seed)
+    metrics = attack_metrics(result, "rm_probe")
+    metrics["rm_probe/heldout"] = float(bool(held_out))  # 0: nothing was held out, the training pairs were probed
+    store.add_metrics(run_id, round_, "reward_probe", 0, metrics)
+
+
 def ppo_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, reporter) -> Path:
     """PPO for the round, resuming from its last checkpoint when a killed run left one."""
+    from core.gaming.monitor import GamingMonitor, append_flags_jsonl, write_flags_jsonl
     from core.ppo import latest_checkpoint, length_metrics, run_ppo
     from core.runs.callbacks import StoreCallback
 
@@ -179,21 +211,68 @@ def ppo_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, repo
     resumed = latest_checkpoint(checkpoints) if cfg.ppo.checkpoint_every else None
     if resumed:
         store.add_metrics(run_id, round_, "resume", resumed[0], {"ppo_from_step": resumed[0]})
+    # the monitor picks up the updates before the checkpoint from the stored rollouts; flags of
+    # updates after it are dropped, as those updates run again
+    past = store.ppo_samples_frame(run_id)
+    past = past[(past["round"] == round_) & (past["step"] <= (resumed[0] if resumed else 0))]
+    monitor = GamingMonitor.from_samples(cfg.monitor, past)
+    flags_path = out.parent / "gaming_flags.jsonl"
+    write_flags_jsonl(flags_path, monitor.flags)
+    store.set_artifact(run_id, round_, "gaming_flags", flags_path)
+    overopt = overoptimisation_check(store, run_id, cfg, round_, policy)
 
     def callbacks(recorder):
         def extra(step: int) -> dict:
             samples = recorder.drain()
             store.add_ppo_samples(run_id, round_, step, samples)
-            return length_metrics(samples)
+            metrics = length_metrics(samples)
+            if cfg.monitor.enabled:
+                metrics.update(monitor.update(step, samples))
+                append_flags_jsonl(flags_path, monitor.flags_at(step))
+            return metrics
 
-        return [StoreCallback(store, run_id, round_, "ppo", extra=extra, progress=lambda s, t: progress.set(s, t))]
+        store_cb = StoreCallback(store, run_id, round_, "ppo", extra=extra, progress=lambda s, t: progress.set(s, t))
+        return [store_cb] + ([overopt] if overopt else [])
 
-    with reporter.stage("ppo", cfg.ppo.updates) as progress:
-        run_ppo(policy, reward_path, [p.text for p in prompts], cfg.ppo, out, callback_factory=callbacks,
-                checkpoint_dir=checkpoints)
+    try:
+        with reporter.stage("ppo", cfg.ppo.updates) as progress:
+            run_ppo(policy, reward_path, [p.text for p in prompts], cfg.ppo, out, callback_factory=callbacks,
+                    checkpoint_dir=checkpoints)
+    finally:
+        if overopt:
+            overopt.judge.close()
     store.set_artifact(run_id, round_, "policy", out)
     shutil.rmtree(checkpoints, ignore_errors=True)
     return out
+
+
+def overoptimisation_check(store, run_id, cfg, round_, reference):
+    """The callback that judges policy against reference-policy samples on held-out prompts
+    during PPO, or None when it is off or every prompt was used for training. Its pairs go to
+    dataset 'ppo-eval/<run_id>' (no run_id, so they never train a reward model), ready for
+    human spot-checks."""
+    if not cfg.monitor.eval_every:
+        return None
+    from core.gaming.callback import OverOptimisationCallback
+    from core.gaming.overopt import heldout_prompts
+    from core.judges import make_judge
+    from core.prompts import load_prompts
+
+    used = store.prompts_frame(run_id)["text"].tolist()
+    held_out = heldout_prompts([p.text for p in load_prompts(cfg.prompts.path)], used, cfg.monitor.n_eval_prompts,
+                               seed=cfg.monitor.eval_seed + round_)
+    if not held_out:
+        return None
+
+    def on_result(step, metrics, pairs, judgments):
+        store.add_pairs(pairs, dataset=f"ppo-eval/{run_id}")
+        store.add_judgments(judgments)
+        store.add_metrics(run_id, round_, "ppo", step, metrics)
+
+    return OverOptimisationCallback(make_judge(cfg.judge, store=store), held_out, every=cfg.monitor.eval_every,
+                                    max_new_tokens=cfg.ppo.response_length, temperature=cfg.ppo.temperature,
+                                    seed=cfg.monitor.eval_seed, id_prefix=f"{run_id}/ppo-eval/r{round_}",
+                                    round_=round_, reference=reference, on_result=on_result)
 
 
 def _human_records(cfg: RunConfig) -> list[dict]:
