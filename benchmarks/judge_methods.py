@@ -9,7 +9,6 @@ same pairs. This is how the default method was chosen; run it again after changi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,23 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.config import JudgeConfig  # noqa: E402
 from core.judges import judge_pairs, make_judge  # noqa: E402
-from core.schema import ResponsePair  # noqa: E402
+from benchmarks.bench_local_judge import load_pairs  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PRINCIPLES = Path(__file__).resolve().parents[1] / "sample_data" / "constitution.txt"
-
-
-def load(name: str, n: int) -> tuple[list[ResponsePair], list[str]]:
-    pairs, labels = [], []
-    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if row["human_preferred"] == "tie":
-            continue
-        pairs.append(ResponsePair(str(row["id"]), row["prompt"], row["response_a"], row["response_b"]))
-        labels.append(row["human_preferred"].upper())
-        if len(pairs) == n:
-            break
-    return pairs, labels
 
 
 def score(judgments, labels) -> tuple[float, float]:
@@ -55,7 +41,7 @@ def main() -> None:
     args = ap.parse_args()
     print(f"{'dataset':28} {'judge':24} {'agree':>6} {'consist':>7} {'decided':>7} {'pairs/s':>8}")
     for dataset in args.datasets.split(","):
-        pairs, labels = load(dataset, args.n)
+        pairs, labels = load_pairs(DATA / dataset, args.n)
         judges = [make_judge("longest"), make_judge("shortest")] + [
             make_judge(JudgeConfig(backend="local", model=args.model, method=m, principles=str(PRINCIPLES)))
             for m in args.methods.split(",")
