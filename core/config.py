@@ -1,7 +1,7 @@
 """Run configuration: one frozen, documented dataclass per stage, composed into RunConfig.
 
-Unknown keys and wrong types raise ``ConfigError`` naming the file and the field, the way
-nanoGPT's configurator refuses unknown keys. The resolved config (relative paths made
+Unknown keys, wrong types and values out of range raise ``ConfigError`` naming the file, the
+line of the offending key and the field, the way nanoGPT's configurator refuses unknown keys. The resolved config (relative paths made
 absolute) is what a run stores. Secrets never live here: an API judge names the
 environment variable that holds its key.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,11 @@ from typing import Any
 import yaml
 
 from core.gaming.config import MonitorConfig
+from core.textfiles import line_of_key, read_yaml
 
 
 class ConfigError(ValueError):
-    """A config file or dict that cannot be used; the message names the file and field."""
+    """A config file or dict that cannot be used; the message names the file, the line and the field."""
 
 
 @dataclass(frozen=True)
@@ -162,30 +164,33 @@ _MODEL_FIELDS = {("", "policy_model"), ("judge", "model")}
 
 
 def load_config(path: str | Path) -> RunConfig:
-    """Read a YAML run config (yaml.safe_load only) and resolve its relative paths."""
+    """Read a YAML run config (as yaml.safe_load does) and resolve its relative paths."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data, lines = read_yaml(path, error=ConfigError)
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    return config_from_dict(data, source=str(path), base_dir=path.parent)
+    return config_from_dict({} if data is None else data, source=str(path), base_dir=path.parent, lines=lines)
 
 
-def config_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path | None = None) -> RunConfig:
+def config_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path | None = None,
+                     lines: Mapping[str, int] | None = None) -> RunConfig:
+    """A RunConfig from plain data; ``lines`` (dotted key -> line in ``source``) lets errors name the line."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a run config must be a mapping, got {type(data).__name__}")
     if base_dir is not None:
         data = _resolve_paths(data, base_dir)
     try:
-        return _build(RunConfig, data, source, prefix="")
-    except ConfigError:
-        raise
-    except ValueError as exc:  # raised by a __post_init__ check
-        raise ConfigError(f"{source}: {exc}") from exc
+        return _build(RunConfig, data, prefix="")
+    except ValueError as exc:  # from _build, or a __post_init__ check
+        raise located(exc, source, lines) from exc
+
+
+def located(exc: ValueError, source: str, lines: Mapping[str, int] | None = None) -> ConfigError:
+    """``exc`` as a ConfigError naming ``source`` and, when ``exc.field`` is a key of ``lines``
+    (or sits in a section that is), its line."""
+    line = line_of_key(lines or {}, getattr(exc, "field", None))
+    return ConfigError(f"{source}{'' if line is None else f', line {line}'}: {exc}")
 
 
 def _resolve_paths(data: dict, base_dir: Path) -> dict:
@@ -201,25 +206,29 @@ def _resolve_paths(data: dict, base_dir: Path) -> dict:
     return out
 
 
-def _build(cls, data: dict, source: str, prefix: str):
+def _build(cls, data: dict, prefix: str):
+    """``cls`` from ``data``; a bad key or value raises a ValueError whose ``field`` is its dotted name
+    (callers add the source with ``located``)."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: '{prefix.rstrip('.')}' must be a mapping, got {type(data).__name__}")
+        name = prefix.rstrip(".")
+        raise _field_error(name, f"'{name}' must be a mapping, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(set(data) - set(fields), key=str)
     if unknown:
-        raise ConfigError(f"{source}: unknown key '{prefix}{unknown[0]}' (known: {', '.join(fields)})")
+        name = f"{prefix}{unknown[0]}"
+        raise _field_error(name, f"unknown key '{name}' (known: {', '.join(fields)})")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in data.items():
         kind = hints[name]
         if dataclasses.is_dataclass(kind):
-            kwargs[name] = _build(kind, value, source, prefix=f"{prefix}{name}.")
+            kwargs[name] = _build(kind, value, prefix=f"{prefix}{name}.")
         else:
-            kwargs[name] = _coerce(value, kind, source, f"{prefix}{name}")
+            kwargs[name] = _coerce(value, kind, f"{prefix}{name}")
     return cls(**kwargs)
 
 
-def _coerce(value: Any, kind: Any, source: str, where: str) -> Any:
+def _coerce(value: Any, kind: Any, where: str) -> Any:
     if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
         if value is None:
             return None
@@ -231,13 +240,20 @@ def _coerce(value: Any, kind: Any, source: str, where: str) -> Any:
         or (kind is str and isinstance(value, str))
     )
     if not ok:
-        raise ConfigError(f"{source}: '{where}' must be {kind.__name__}, got {type(value).__name__} {value!r}")
+        raise _field_error(where, f"'{where}' must be {kind.__name__}, got {type(value).__name__} {value!r}")
     return float(value) if kind is float else value
 
 
 def _check(ok: bool, name: str, value: Any, rule: str) -> None:
     if not ok:
-        raise ValueError(f"'{name}' {rule}, got {value!r}")
+        raise _field_error(name, f"'{name}' {rule}, got {value!r}")
+
+
+def _field_error(name: str, message: str) -> ValueError:
+    """A ValueError about field ``name``; ``located`` reads ``field`` to find its line in the file."""
+    error = ValueError(message)
+    error.field = name
+    return error
 
 
 def with_overrides(cfg: RunConfig, overrides: dict[str, Any], *, source: str = "form") -> RunConfig:

@@ -95,7 +95,7 @@ def _stage_config(path: str | None, section: str, overrides: list[str]):
             raise ConfigError(f"--set takes key=value, got {item!r}")
         data[key] = yaml.safe_load(value)
     try:
-        return _build(type(getattr(base, section)), data, "--set", prefix=f"{section}.")
+        return _build(type(getattr(base, section)), data, prefix=f"{section}.")
     except ValueError as exc:
         raise ConfigError(f"--set: {exc}") from exc
 

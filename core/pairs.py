@@ -9,6 +9,7 @@ responses' character lengths); ``annotators`` (a list of a/b/tie votes); ``judge
 the ``verdict`` and ``p_a`` columns; and ``meta``, an object. From ``meta``: ``annotators``
 as PandaLM codes them (0 tie, 1 first, 2 second) when the top level has none, and
 ``motivation_app`` (PandaLM's task source) as the category when the top level has none.
+A field longer than ``core.textfiles.MAX_FIELD_CHARS`` characters is refused.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.schema import ResponsePair
+from core.textfiles import oversized_field, too_long
 
 REQUIRED_TEXT = ("prompt", "response_a", "response_b")
 OPTIONAL_TEXT = ("source", "category", "principle", "model_a", "model_b")
@@ -105,6 +107,9 @@ def parse_record(record, *, fail) -> dict:
     """One row of the pairs frame from one decoded JSON line; ``fail(field, problem)`` raises."""
     if not isinstance(record, dict):
         fail(None, f"must be a JSON object, got {type(record).__name__}")
+    oversized = oversized_field(record)
+    if oversized:
+        fail(oversized[0], too_long(oversized[1]))
     row = {"pair_id": _pair_id(record, fail)}
     for field in REQUIRED_TEXT:
         row[field] = _text(record, field, required=True, fail=fail)

@@ -5,7 +5,6 @@ round-robin across clusters, so a topic that fills half the file cannot fill hal
 """
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from core.schema import Prompt
+from core.textfiles import CsvRecordError, csv_records, oversized_field, read_utf8, too_long
 
 _TEXT_KEYS = ("prompt", "text", "instruction", "question")
 
@@ -34,6 +34,9 @@ def load_prompts(path: str | Path) -> list[Prompt]:
         raise PromptsFormatError(f"{path}: unknown prompts format (use .jsonl, .csv, or a saved HF dataset folder)")
     prompts, seen = [], set()
     for line, row in rows:
+        oversized = oversized_field(row)
+        if oversized:
+            raise PromptsFormatError(f"{path}:{line}: field '{oversized[0]}': {too_long(oversized[1])}")
         key = next((k for k in _TEXT_KEYS if k in row), None)
         if key is None:
             raise PromptsFormatError(f"{path}:{line}: field 'prompt': missing (looked for {', '.join(_TEXT_KEYS)})")
@@ -51,12 +54,8 @@ def load_prompts(path: str | Path) -> list[Prompt]:
 
 
 def _rows_from_jsonl(path: Path):
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise PromptsFormatError(f"{path}: not UTF-8 text ({exc})") from exc
     rows = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(read_utf8(path, error=PromptsFormatError).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -70,14 +69,25 @@ def _rows_from_jsonl(path: Path):
 
 
 def _rows_from_csv(path: Path):
+    """(line, row) per record; a row with more cells than the header would lose text, so it is refused."""
+    records = csv_records(read_utf8(path, error=PromptsFormatError))
+    header, rows = None, []
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            return [(reader.line_num, row) for row in reader]
-    except UnicodeDecodeError as exc:
-        raise PromptsFormatError(f"{path}: not UTF-8 text ({exc})") from exc
-    except csv.Error as exc:
-        raise PromptsFormatError(f"{path}: bad CSV ({exc})") from exc
+        for line, cells in records:
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                header = [h.strip() for h in cells]
+                continue
+            if len(cells) > len(header):
+                raise PromptsFormatError(f"{path}:{line}: has {len(cells)} fields, the header has "
+                                         f"{len(header)} (quote a field that holds a comma)")
+            rows.append((line, dict(zip(header, cells + [None] * (len(header) - len(cells))))))
+    except CsvRecordError as exc:
+        named = header is not None and exc.column is not None and exc.column < len(header)
+        field = f" field '{header[exc.column]}':" if named else ""
+        raise PromptsFormatError(f"{path}:{exc.line}:{field} {exc.problem}") from None
+    return rows
 
 
 def _rows_from_hf_dataset(path: Path):

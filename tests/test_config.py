@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from core.config import ConfigError, config_from_dict, load_config
+from core.textfiles import read_yaml
 from tests.conftest import SAMPLE
 
 
@@ -40,3 +41,19 @@ def test_unreadable_yaml_names_the_file(tmp_path):
     path.write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="broken.yaml"):
         load_config(path)
+
+
+def test_a_field_the_file_lacks_is_placed_at_its_section(tmp_path):
+    path = tmp_path / "openai.yaml"
+    path.write_text("name: x\n\njudge:\n  backend: openai\n")
+    with pytest.raises(ConfigError, match=r"openai\.yaml, line 3: 'judge\.base_url' is required"):
+        load_config(path)
+
+
+def test_the_yaml_with_its_lines_is_what_safe_load_reads(tmp_path):
+    text = "base: &b {n: 3, seed: 1}\nprompts:\n  <<: *b\n  n: 4\nname: caf\u00e9\n"
+    path = tmp_path / "anchors.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())  # a byte-order mark is not part of the text
+    data, lines = read_yaml(path)
+    assert data == yaml.safe_load(text)
+    assert lines == {"base": 1, "base.n": 1, "base.seed": 1, "prompts": 2, "prompts.seed": 1, "prompts.n": 4, "name": 5}

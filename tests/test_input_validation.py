@@ -1,9 +1,8 @@
 """A corpus of malformed inputs: each is refused with an error naming the file, the line (where
 the problem has one) and the field (where it is about one), and none leaves a trace in the store.
 
-The files are in tests/fixtures/malformed/; non-UTF-8 bytes and huge fields are made here.
-Known gaps (the loader is another module's) are declared per case: the file and the untouched
-store are still asserted, and the missing line or field is reported as an xfail naming the gap.
+The files are in tests/fixtures/malformed/; non-UTF-8 bytes and huge fields (over
+core.textfiles.MAX_FIELD_CHARS) are made here.
 """
 from __future__ import annotations
 
@@ -17,18 +16,15 @@ import pytest
 
 from core.config import RunConfig, load_config
 from core.io import import_file
+from core.io.mapped import parse_mapping
 from core.judges import judge_config_from
 from core.pipeline import start_run
 from core.runs.store import Store
+from core.textfiles import MAX_FIELD_CHARS
 from core.workspace import ensure_sample_workspace
 from tests.conftest import SAMPLE
 
 MALFORMED = Path(__file__).parent / "fixtures" / "malformed"
-PROMPTS_NO_LINE = "core/prompts.py: a non-UTF-8 or bad CSV prompts file is reported without its line"
-NO_SIZE_LIMIT = "core/pairs.py and core/prompts.py accept a field of any size"
-CONFIG_NO_LINE = "core/config.py and core/judges/__init__.py: YAML errors of content name the field but not the line"
-CSV_QUOTE = "core/prompts.py: an unterminated quote swallows the rest of the file into one prompt"
-PRINCIPLES_NO_LINE = "core/judges/local.py: a non-UTF-8 principles file is reported without its line"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +32,6 @@ class Case:
     file: str
     line: int | None  # None: a problem of the whole file (empty, not a mapping, a missing column)
     field: str | None  # None: a problem of syntax or shape, before any field
-    gap: str = ""
 
     def __str__(self) -> str:
         return self.file
@@ -52,12 +47,13 @@ CASES = [
     Case("prompts_not_object.jsonl", 2, None),
     Case("prompts_wrong_column.csv", 2, "prompt"),
     Case("prompts_embedded_newline.csv", 4, "prompt"),
-    Case("prompts_unterminated_quote.csv", 2, "prompt", gap=CSV_QUOTE),
+    Case("prompts_unterminated_quote.csv", 2, "prompt"),
     Case("prompts_empty.jsonl", None, None),
     Case("prompts_wrong_extension.txt", None, None),
-    Case("prompts_non_utf8.jsonl", 2, None, gap=PROMPTS_NO_LINE),
-    Case("prompts_huge_field.jsonl", 2, "prompt", gap=NO_SIZE_LIMIT),
-    Case("prompts_huge_field.csv", 3, "prompt", gap=PROMPTS_NO_LINE),
+    Case("prompts_non_utf8.jsonl", 2, None),
+    Case("prompts_huge_field.jsonl", 2, "prompt"),
+    Case("prompts_huge_field.csv", 3, "prompt"),
+    Case("prompts_extra_cells.csv", 3, None),
     # pairs files (core.pairs, through core.io.import_file)
     Case("pairs_truncated.jsonl", 3, None),
     Case("pairs_missing_label.jsonl", 2, "human_preferred"),
@@ -73,7 +69,7 @@ CASES = [
     Case("pairs_only_blank_lines.jsonl", None, None),
     Case("pairs_bad_last_line.jsonl", 6, "human_preferred"),
     Case("pairs_non_utf8.jsonl", 2, None),
-    Case("pairs_huge_field.jsonl", 2, "response_a", gap=NO_SIZE_LIMIT),
+    Case("pairs_huge_field.jsonl", 2, "response_a"),
     # TRL and HH-RLHF preference files
     Case("trl_missing_chosen.jsonl", 2, "chosen"),
     Case("trl_message_without_role.jsonl", 1, "chosen"),
@@ -90,33 +86,38 @@ CASES = [
     Case("mapped_array_missing_field.json", 2, "response_b"),
     Case("mapped_votes_not_list.jsonl", 1, "votes"),
     Case("mapped_not_gzip.jsonl.gz", None, None),
+    Case("mapped_unterminated_last_cell.csv", 3, "label"),
     Case("mapped_non_utf8.csv", 3, None),
-    Case("mapped_huge_field.csv", 2, None),
+    Case("mapped_huge_field.csv", 2, "response_a"),
     # run configs (core.config.load_config, then start_run)
-    Case("config_unknown_key.yaml", 4, "ppo.kl_coeff", gap=CONFIG_NO_LINE),
-    Case("config_wrong_type.yaml", 3, "prompts.n", gap=CONFIG_NO_LINE),
-    Case("config_bool_for_int.yaml", 2, "rounds", gap=CONFIG_NO_LINE),
+    Case("config_unknown_key.yaml", 4, "ppo.kl_coeff"),
+    Case("config_wrong_type.yaml", 3, "prompts.n"),
+    Case("config_bool_for_int.yaml", 2, "rounds"),
     Case("config_bad_yaml.yaml", 2, None),
     Case("config_not_a_mapping.yaml", None, None),
-    Case("config_section_not_mapping.yaml", 2, "ppo", gap=CONFIG_NO_LINE),
-    Case("config_out_of_range.yaml", 4, "ppo.mini_batches", gap=CONFIG_NO_LINE),
-    Case("config_api_key_inline.yaml", 5, "judge.api_key", gap=CONFIG_NO_LINE),
-    Case("config_non_utf8.yaml", 2, None, gap=CONFIG_NO_LINE),
+    Case("config_section_not_mapping.yaml", 2, "ppo"),
+    Case("config_out_of_range.yaml", 4, "ppo.mini_batches"),
+    Case("config_api_key_inline.yaml", 5, "judge.api_key"),
+    Case("config_non_utf8.yaml", 2, None),
+    Case("config_control_character.yaml", 2, None),
     # judge definitions (core.judges.judge_config_from)
-    Case("judge_unknown_key.yaml", 3, "temprature", gap=CONFIG_NO_LINE),
-    Case("judge_wrong_type.yaml", 2, "batch_size", gap=CONFIG_NO_LINE),
-    Case("judge_bad_backend.yaml", 1, "backend", gap=CONFIG_NO_LINE),
+    Case("judge_unknown_key.yaml", 3, "temprature"),
+    Case("judge_wrong_type.yaml", 2, "batch_size"),
+    Case("judge_bad_backend.yaml", 1, "backend"),
     Case("judge_openai_without_url.yaml", None, "base_url"),
     Case("judge_list.yaml", None, None),
     Case("judge_tab_indent.yaml", 3, None),
     # principles files (core.judges.local.read_principles, through start_run)
     Case("principles_empty.txt", None, None),
     Case("principles_only_comments.txt", None, None),
-    Case("principles_non_utf8.txt", 2, None, gap=PRINCIPLES_NO_LINE),
+    Case("principles_non_utf8.txt", 2, None),
+    # column mapping files (core.io.mapped.parse_mapping)
+    Case("mapping_bad_yaml.yaml", 3, None),
+    Case("mapping_non_utf8.yaml", 2, None),
 ]
 
 GOOD_PAIR = {"id": "1", "prompt": "Question?", "response_a": "Yes.", "response_b": "No.", "human_preferred": "a"}
-HUGE = "x" * 2_000_000
+HUGE = "x" * (MAX_FIELD_CHARS + 1)
 
 
 def generated(name: str) -> bytes | None:
@@ -132,7 +133,9 @@ def generated(name: str) -> bytes | None:
         "mapped_non_utf8.csv": b"id,prompt,response_a,response_b,label\n1,Q,A,B,a\n2,Q\xff,A,B,b\n",
         "mapped_huge_field.csv": f"id,prompt,response_a,response_b,label\n1,Q,{HUGE},B,a\n".encode(),
         "config_non_utf8.yaml": b"name: bad\nrounds: 1 # caf\xe9\xff\n",
+        "config_control_character.yaml": b"name: bad\nrounds: 1\x07\n",
         "principles_non_utf8.txt": b"- Be helpful.\n- Be caf\xe9\xff honest.\n",
+        "mapping_non_utf8.yaml": b"prompt: question\nresponse_a: r\xe9ponse\n",
     }.get(name)
 
 
@@ -159,6 +162,8 @@ def load(case: Case, path: Path, store: Store) -> None:
         start_run(store, load_config(path))
     elif kind == "judge":
         judge_config_from(str(path))
+    elif kind == "mapping":
+        parse_mapping(str(path))
     else:
         raise AssertionError(f"no loader for {case.file}")
 
@@ -214,8 +219,6 @@ def test_a_malformed_input_is_refused_naming_file_line_and_field(case, filled_st
         message = str(exc)
     else:
         message = None
-    if message is None and case.gap:
-        pytest.xfail(f"accepted: {case.gap}")
     assert message is not None, f"{case.file} was accepted"
     assert dump(filled_store) == before, "a refused input changed the store"
     assert path.name in message, message
@@ -225,8 +228,6 @@ def test_a_malformed_input_is_refused_naming_file_line_and_field(case, filled_st
         problems.append(f"no line {case.line}")
     if case.field is not None and not re.search(rf"(?<!\w){re.escape(case.field)}(?![\w.])", rest):
         problems.append(f"no field {case.field!r}")
-    if problems and case.gap:
-        pytest.xfail(f"{'; '.join(problems)} in {message[:200]!r}: {case.gap}")
     assert not problems, f"{problems}: {message}"
 
 

@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 
-from core.config import ConfigError, PPOStageConfig, RewardConfig, load_config
+from core.config import PPOStageConfig, RewardConfig, load_config
 from core.io.mapped import parse_mapping
 from core.judges import judge_config_from
 from tests.conftest import ROOT
@@ -94,7 +93,7 @@ def test_yaml_tags_that_run_code_are_refused(loader, tmp_path):
     path.write_text(f"name: !!python/object/apply:os.mkdir ['{marker}']\n")  # yaml.unsafe_load would run it
     load = {"config": lambda: load_config(path), "judge": lambda: judge_config_from(str(path)),
             "mapping": lambda: parse_mapping(str(path))}[loader]
-    with pytest.raises((ConfigError, ValueError, yaml.YAMLError)):  # mapping files let YAMLError through
+    with pytest.raises(ValueError):  # ConfigError for configs and judges: a ValueError too
         load()
     assert not marker.exists()
 

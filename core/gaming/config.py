@@ -44,4 +44,6 @@ class MonitorConfig:
 
 def _check(ok: bool, name: str, value: Any, rule: str) -> None:
     if not ok:
-        raise ValueError(f"'{name}' {rule}, got {value!r}")
+        error = ValueError(f"'{name}' {rule}, got {value!r}")
+        error.field = name  # core.config.located names the line of this field in the config file
+        raise error

@@ -19,6 +19,7 @@ import pandas as pd
 from core.io.frame import chosen_side, optional_text, pair_id, pair_row, text, to_frame
 from core.io.tables import Row, read_rows
 from core.pairs import PairsFormatError
+from core.textfiles import read_utf8, read_yaml
 
 VALUE_KEYS = ("a", "b", "tie")
 
@@ -112,10 +113,8 @@ def parse_mapping(spec: str | dict | ColumnMapping | None) -> ColumnMapping:
         if not path.is_file():
             raise ValueError(f"mapping file {path} does not exist")
         if path.suffix.lower() == ".json":
-            return ColumnMapping.from_dict(_json_object(path.read_text(encoding="utf-8"), str(path)))
-        import yaml
-
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            return ColumnMapping.from_dict(_json_object(read_utf8(path), str(path)))
+        loaded, _ = read_yaml(path)  # bad UTF-8 or YAML: a ValueError naming the file and the line
         if not isinstance(loaded, dict):
             raise ValueError(f"{path}: a mapping file holds one object of field: column")
         return ColumnMapping.from_dict(loaded)
@@ -130,7 +129,7 @@ def _json_object(spec_text: str, where: str) -> dict:
     try:
         loaded = json.loads(spec_text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{where}: not JSON ({exc.msg} at column {exc.colno})") from None
+        raise ValueError(f"{where}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(loaded, dict):
         raise ValueError(f"{where}: a mapping is one object of field: column")
     return loaded

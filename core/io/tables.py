@@ -2,19 +2,20 @@
 
 JSONL (also ``.jsonl.gz``, and ``.json`` holding JSON lines) and CSV/TSV name lines; a JSON
 array, Parquet and a HF dataset saved with ``save_to_disk`` name row indexes (from 0). Every
-error is a ``core.pairs.PairsFormatError`` naming the file, the place and the field.
+error is a ``core.pairs.PairsFormatError`` naming the file, the place and the field. CSV is read
+strictly (a quote left open is refused, not read to the end of the file), and a field longer than
+``core.textfiles.MAX_FIELD_CHARS`` characters is refused in every format.
 """
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.pairs import PairsFormatError
+from core.textfiles import CsvRecordError, csv_records, line_of_byte, oversized_field, too_long
 
 TABLE_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
 
@@ -40,7 +41,15 @@ class Row:
 
 def read_rows(path: str | Path) -> list[Row]:
     """Every record of a JSONL, JSON, CSV/TSV, Parquet file or saved HF dataset folder."""
-    path = Path(path)
+    rows = _read_rows(Path(path))
+    for row in rows:
+        oversized = oversized_field(row.record)
+        if oversized:
+            row.fail(oversized[0], too_long(oversized[1]))
+    return rows
+
+
+def _read_rows(path: Path) -> list[Row]:
     if path.is_dir():
         return _dataset_rows(path)
     if not path.is_file():
@@ -70,9 +79,9 @@ def _read_bytes(path: Path) -> bytes:
 
 def _decode(path: Path, raw: bytes) -> str:
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8").removeprefix("\ufeff")  # not utf-8-sig: its offsets skip the mark
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+        line = line_of_byte(raw, exc.start)
         raise PairsFormatError(path, line, None, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
@@ -121,34 +130,32 @@ def _json_array_rows(path: Path, text: str) -> list[Row]:
 
 
 def _csv_rows(path: Path, text: str, delimiter: str) -> list[Row]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records = csv_records(text, delimiter=delimiter)
+    header, rows = None, []
     try:
-        header = next(reader)
-    except StopIteration:
-        return []
-    except csv.Error as exc:
-        raise PairsFormatError(path, 1, None, f"not CSV ({exc})") from None
-    header = [h.strip() for h in header]  # columns without a name (spreadsheet leftovers) are dropped
+        for start, cells in records:
+            if header is None:
+                header = _header(path, cells)
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            fail = _line_fail(path, start)
+            if len(cells) != len(header):
+                fail(None, f"has {len(cells)} fields, the header has {len(header)}")
+            rows.append(Row({h: (c if c != "" else None) for h, c in zip(header, cells) if h}, len(rows),
+                            f"line {start}", fail))
+    except CsvRecordError as exc:
+        column = header[exc.column] if header and exc.column is not None and exc.column < len(header) else None
+        raise PairsFormatError(path, exc.line, column or None, exc.problem) from None
+    return rows
+
+
+def _header(path: Path, cells: list[str]) -> list[str]:
+    header = [h.strip() for h in cells]  # columns without a name (spreadsheet leftovers) are dropped
     duplicated = sorted({h for h in header if h and header.count(h) > 1})
     if duplicated:
         raise PairsFormatError(path, 1, None, f"the header repeats column(s) {duplicated}")
-    rows, end = [], reader.line_num
-    while True:
-        start = end + 1  # a quoted cell may span lines: a record starts after the last one ended
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return rows
-        except csv.Error as exc:
-            raise PairsFormatError(path, start, None, f"not CSV ({exc})") from None
-        end = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        fail = _line_fail(path, start)
-        if len(cells) != len(header):
-            fail(None, f"has {len(cells)} fields, the header has {len(header)}")
-        rows.append(Row({h: (c if c != "" else None) for h, c in zip(header, cells) if h}, len(rows),
-                        f"line {start}", fail))
+    return header
 
 
 def _parquet_rows(path: Path) -> list[Row]:

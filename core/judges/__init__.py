@@ -8,10 +8,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import yaml
-
-from core.config import ConfigError, JudgeConfig, _build
+from core.config import ConfigError, JudgeConfig, _build, located
 from core.judges.base import Judge, JudgeItem, combine_orders, judge_pairs, side_of
+from core.textfiles import read_yaml
 
 __all__ = ["Judge", "JudgeItem", "combine_orders", "judge_pairs", "side_of", "make_judge", "judge_config_from"]
 
@@ -25,17 +24,18 @@ def judge_config_from(name_or_path: str, **overrides) -> JudgeConfig:
     path = Path(name_or_path)
     if not path.is_file():
         raise ConfigError(f"unknown judge {name_or_path!r}: not one of {BUILTIN_NAMES} and not a YAML file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable YAML judge definition: {exc}") from exc
-    principles = data.get("principles") if isinstance(data, dict) else None
+    data, lines = read_yaml(path, error=ConfigError)
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a judge definition must be a mapping of JudgeConfig fields, "
+                          f"got {type(data).__name__}")
+    principles = data.get("principles")
     if isinstance(principles, str) and principles and not Path(principles).is_absolute():
         data["principles"] = str((path.parent / principles).resolve())
     try:
-        cfg = _build(JudgeConfig, data, str(path), prefix="")
-    except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        cfg = _build(JudgeConfig, data, prefix="")
+    except ValueError as exc:  # JudgeConfig's own checks name 'judge.<field>'
+        raise located(exc, str(path), {**lines, **{f"judge.{k}": n for k, n in lines.items()}}) from exc
     return dataclasses.replace(cfg, **overrides)
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from core.judges.base import Judge, JudgeItem
 from core.schema import OrderReading
+from core.textfiles import read_utf8
 
 _LETTERS_TEMPLATE = (
     "Judge which response better follows these principles.\n{principles}\n\n"
@@ -38,11 +39,12 @@ _MIN_GROUP_PREFIX = 16  # tokens a group must share past the common prefix to ge
 
 
 def read_principles(path: str | Path) -> str:
-    """The principles text; an empty or unreadable file is an error naming the file."""
+    """The principles text; an empty or unreadable file is an error naming the file (and the line of
+    bytes that are not UTF-8)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_utf8(path).strip()
+    except OSError as exc:
         raise ValueError(f"{path}: cannot read principles: {exc}") from exc
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
