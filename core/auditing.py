@@ -7,6 +7,7 @@ tie); every individual vote is kept for the human-human ceiling.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -39,41 +40,97 @@ def human_consensus(labels: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"pair_id": ids, "human": human, "n_annotators": n, "annotators": votes})
 
 
-def source_frames(store: Store, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(pairs with their human label, judgments) for one source, texts left out."""
-    pairs = store.audit_rows(source)
-    consensus = human_consensus(store.source_human_labels(source))
-    pairs = pairs.merge(consensus, on="pair_id", how="left")
-    multi = pairs["n_annotators"].fillna(0) >= 2
-    if not multi.any():
+@dataclass(frozen=True)
+class SourceData:
+    """What the audit of one source reads from the store (``read_source``), ready to compute on.
+
+    ``pairs``: one row per pair of the source, texts left out, with the human majority
+    (``human``, None where nobody labelled it), ``n_annotators`` and, where several people
+    labelled it, their votes (``annotators``). ``verdicts``: per judge, numpy arrays aligned
+    with ``pairs`` (``Store.audit_snapshot``): ``code`` (-1 where not judged), p_a, p_a_ab,
+    p_a_ba, consistent.
+    """
+    pairs: pd.DataFrame
+    verdicts: dict[str, dict[str, np.ndarray]]
+
+
+_LABEL_OF_CODE = np.array(["A", "B", "TIE", "INVALID"], dtype=object)
+
+
+def aligned_consensus(n_pairs: int, position: np.ndarray, code: np.ndarray) -> pd.DataFrame:
+    """``human_consensus`` of votes given as (pair position, code 0 A / 1 B / 2 TIE), one row per
+    pair 0..n_pairs-1: human (None where unlabelled), n_annotators, annotators (the votes, oldest
+    first, where two or more people labelled the pair; else None). Votes at position -1 (pairs
+    not in the list) are left out."""
+    position, code = np.asarray(position, dtype=np.int64), np.asarray(code, dtype=np.int64)
+    known = position >= 0
+    position, code = position[known], code[known]
+    counts = np.bincount(position * 3 + code, minlength=3 * n_pairs).reshape(n_pairs, 3)
+    total = counts.sum(axis=1)
+    split = (counts == counts.max(axis=1, keepdims=True)).sum(axis=1) > 1
+    human = np.where(split, 2, counts.argmax(axis=1))
+    human = np.where(total > 0, _LABEL_OF_CODE[human], None)
+    annotators = np.full(n_pairs, None, dtype=object)
+    multi = total >= 2
+    if multi.any():  # vote lists matter only where several people labelled (the human-human ceiling)
+        keep = multi[position]
+        grouped = pd.Series(_LABEL_OF_CODE[code[keep]]).groupby(position[keep]).agg(list)
+        annotators[grouped.index.to_numpy()] = grouped.to_numpy()
+    return pd.DataFrame({"human": pd.array(human, dtype=object), "n_annotators": total,
+                         "annotators": pd.array(annotators, dtype=object)})
+
+
+def read_judged(store: Store, source: str) -> dict:
+    """The pairs and verdicts of one source (``Store.audit_snapshot``): what changes when a run
+    judges, not when a person labels. The dashboard caches it apart from the labels."""
+    return store.audit_snapshot(source)
+
+
+def with_labels(judged: dict, votes: dict[str, np.ndarray]) -> SourceData:
+    """``read_judged``'s result with the human votes (``Store.source_vote_codes``) folded in.
+    Votes on pairs added since ``judged`` was read are left out."""
+    from core.runs.snapshot import rowid_positions
+
+    pairs = judged["pairs"]
+    consensus = aligned_consensus(len(pairs), rowid_positions(judged["rowid"], votes["rowid"]), votes["code"])
+    pairs = pd.concat([pairs, consensus], axis=1)
+    if not pairs["annotators"].notna().any():
         pairs = pairs.drop(columns=["annotators"])
-    else:  # the ceiling is computed over pairs that several people labelled
-        pairs["annotators"] = [v if m else None for v, m in zip(pairs["annotators"], multi)]
     if (pairs["category"].fillna("") == "").all():
         pairs = pairs.drop(columns=["category"])
-    return pairs, store.source_judgments(source)
+    return SourceData(pairs, judged["verdicts"])
+
+
+def read_source(store: Store, source: str) -> SourceData:
+    """Read what ``audit_source`` needs for one source: the I/O half of ``source_audit``."""
+    return with_labels(read_judged(store, source), store.source_vote_codes(source))
+
+
+def audit_source(data: SourceData, *, judges: list[str] | None = None, n_boot: int = 1000,
+                 seed: int = 0) -> dict[str, dict]:
+    """Audit report per judge over the pairs of ``data`` that have a human label: the compute half."""
+    from core.audit import audit_report, to_json_ready
+
+    labelled = data.pairs["human"].notna().to_numpy()
+    reports = {}
+    for name in judges if judges is not None else sorted(data.verdicts):
+        columns = data.verdicts.get(name)
+        keep = None if columns is None else labelled & (columns["code"] >= 0)
+        if keep is None or not keep.any():
+            continue
+        consistent = columns["consistent"][keep]
+        subset = data.pairs[keep].assign(
+            verdict=_LABEL_OF_CODE[columns["code"][keep]], p_a=columns["p_a"][keep], p_a_ab=columns["p_a_ab"][keep],
+            p_a_ba=columns["p_a_ba"][keep],
+            consistent=np.where(np.isnan(consistent), None, consistent == 1).astype(object))
+        reports[name] = to_json_ready(audit_report(subset, judge=name, n_boot=n_boot, seed=seed))
+    return reports
 
 
 def source_audit(store: Store, source: str, *, judges: list[str] | None = None, n_boot: int = 1000,
                  seed: int = 0) -> dict[str, dict]:
     """Audit report per judge over the pairs of ``source`` that have a human label."""
-    from core.audit import audit_report, to_json_ready
-
-    pairs, judgments = source_frames(store, source)
-    labelled = pairs[pairs["human"].notna()]
-    if "annotators" in labelled.columns and labelled["annotators"].isna().all():
-        labelled = labelled.drop(columns=["annotators"])
-    names = judges if judges is not None else sorted(judgments["judge"].unique())
-    reports = {}
-    for name in names:
-        mine = judgments[judgments["judge"] == name]
-        # Index.get_indexer, not Series.isin: isin on 100k strings costs ~0.5 s in pandas 3
-        judged = pd.Index(mine["pair_id"]).get_indexer(labelled["pair_id"]) >= 0
-        if not judged.any():
-            continue
-        subset = labelled[judged]
-        reports[name] = to_json_ready(audit_report(subset, mine, judge=name, n_boot=n_boot, seed=seed))
-    return reports
+    return audit_source(read_source(store, source), judges=judges, n_boot=n_boot, seed=seed)
 
 
 def summary_table(reports: dict[str, dict]) -> pd.DataFrame:
@@ -159,7 +216,7 @@ def disagreements(store: Store, source: str, judge: str, *, limit: int = 5) -> l
         return []
     pairs = store.get_pairs(ids).set_index("pair_id")
     human = human_consensus(store.source_human_labels(source)).set_index("pair_id")["human"]
-    verdicts = store.source_judgments(source).query("judge == @judge").set_index("pair_id")["verdict"]
+    verdicts = store.source_judgments(source, judge).set_index("pair_id")["verdict"]
     return [{"pair_id": i, "prompt": pairs.at[i, "prompt"], "response_a": pairs.at[i, "response_a"],
              "response_b": pairs.at[i, "response_b"], "human": human.get(i), "verdict": verdicts.get(i)} for i in ids]
 

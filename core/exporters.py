@@ -70,8 +70,7 @@ def trl_records(store: Store, source: str, *, labels: str = "judge", judge: str 
     if labels == "human":
         winners, column = human_consensus(store.source_human_labels(source))[["pair_id", "human"]], "human"
     else:
-        judgments = store.source_judgments(source)
-        winners, column = judgments[judgments["judge"] == resolve_judge(store, source, judge)], "verdict"
+        winners, column = store.source_judgments(source, resolve_judge(store, source, judge)), "verdict"
     records, _ = compile_preferences(pairs, winners, label_column=column)
     side = dict(zip(winners["pair_id"], winners[column]))
     out = [_trl_record(r, source, side[r["pair_id"]], labels) for r in records]
@@ -129,7 +128,7 @@ def write_records(records: list[dict], fmt: str, out: str | Path) -> Path:
 
 
 def source_judges(store: Store, source: str) -> list[str]:
-    return sorted(store.source_judgments(source)["judge"].unique())
+    return store.source_judges(source)
 
 
 def resolve_judge(store: Store, source: str, judge: str | None = None) -> str:

@@ -30,4 +30,6 @@ def label_pairs(store: Store, judge: Judge, pairs: Sequence[ResponsePair], *, ch
         store.add_judgments(judge_pairs(judge, chunk, progress=progress))
         if between_chunks:
             between_chunks()
+    if todo:
+        store.warm_audit_snapshots()  # the dashboard's next look at these verdicts starts from them
     return len(todo)

@@ -47,8 +47,7 @@ def _strata(store: Store, source: str, judge: str) -> pd.Series:
     from core.audit import spot_check_strata
 
     rows = store.audit_rows(source)
-    judgments = store.source_judgments(source)
-    frame = rows.merge(judgments[judgments["judge"] == judge], on="pair_id")
+    frame = rows.merge(store.source_judgments(source, judge), on="pair_id")
     return spot_check_strata(frame, min_size=5)
 
 
@@ -88,8 +87,7 @@ def agreement_flags(store: Store, source: str, judge: str) -> pd.Series:
     from core.auditing import human_consensus
 
     human = human_consensus(store.source_human_labels(source)).set_index("pair_id")["human"]
-    j = store.source_judgments(source)
-    verdict = j[j["judge"] == judge].set_index("pair_id")["verdict"]
+    verdict = store.source_judgments(source, judge).set_index("pair_id")["verdict"]
     both = human.index.intersection(verdict.index)
     return (human.loc[both] == verdict.loc[both]).astype(float)
 

@@ -23,19 +23,37 @@ def get_store() -> Store:
     return store
 
 
-def data_version() -> tuple:
-    return get_store().data_version()
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _judged(source: str, store_version: int, pairs_version: int, judgments_version: int) -> dict:
+    """A source's pairs, verdicts and label costs (``core.auditing.read_judged``), kept read-only and
+    uncopied until that source gets new pairs or verdicts: a new human label re-reads only the labels."""
+    from core.auditing import read_judged
+
+    return read_judged(get_store(), source)
+
+
+def judged(source: str, version: tuple) -> dict:
+    return _judged(source, *version[:3])
 
 
 @st.cache_data(max_entries=16, show_spinner="Auditing…")
 def cached_audit(source: str, version: tuple, n_boot: int = 1000) -> dict:
-    from core.auditing import source_audit
+    """The audit per judge of ``source`` at ``version`` (``Store.source_version``)."""
+    from core.auditing import audit_source, with_labels
 
-    return source_audit(get_store(), source, n_boot=n_boot)
+    data = with_labels(judged(source, version), get_store().source_vote_codes(source))
+    return audit_source(data, n_boot=n_boot)
+
+
+def source_costs(source: str, prices: dict) -> dict[str, dict]:
+    """What each judge's labels of ``source`` cost at ``prices`` (the sums come with the snapshot)."""
+    from core.audit.cost import costs_from_totals
+
+    return costs_from_totals(judged(source, get_store().source_version(source))["costs"], **prices)
 
 
 def sources() -> list[str]:
-    return get_store().pair_sources()["source"].tolist()
+    return get_store().source_names()
 
 
 def pick_source(label: str = "Pairs") -> str | None:
@@ -54,7 +72,7 @@ def source_reports() -> tuple[str, dict]:
     source = pick_source()
     if not source:
         st.stop()
-    reports = cached_audit(source, data_version())
+    reports = cached_audit(source, get_store().source_version(source))
     if not reports:
         st.info("No pair here has both a human label and a judge verdict yet. Label some on the Spot-check page.")
         st.stop()
@@ -88,9 +106,10 @@ def _check_password() -> None:
     st.session_state[PASSWORD] = ""  # keep whether it matched, never the password itself
 
 
-def access_controls() -> bool:
+def access_controls(what: str = "start, cancel, resume or delete runs") -> bool:
     """Ask for the password (or offer the login) when one is configured; True when this session
-    may launch, cancel, resume and delete runs."""
+    may launch, cancel, resume and delete runs, and upload data. ``what`` names the actions in
+    the prompt. One password for all of them: a session that gave it on one page has it on all."""
     from core import access
 
     login = _login_configured()
@@ -100,11 +119,11 @@ def access_controls() -> bool:
     if allowed:
         return True
     if access.password_configured():
-        st.text_input(f"Password to start, cancel, resume or delete runs (${access.PASSWORD_ENV})", type="password",
-                      key=PASSWORD, on_change=_check_password)
+        st.text_input(f"Password to {what} (${access.PASSWORD_ENV})", type="password", key=PASSWORD,
+                      on_change=_check_password)
         if st.session_state.get(PASSWORD_WRONG):
             st.error("Wrong password.")
     if login:
         st.button("Log in", key="access_login", on_click=st.login)
-    st.caption("Starting, cancelling, resuming and deleting runs need the password or a login.")
+    st.caption(f"To {what} you need the password or a login.")
     return False

@@ -13,6 +13,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # Tiny models are built once per session in a private cache, never in the user's cache.
 os.environ.setdefault("RLAIF_AUDIT_CACHE", tempfile.mkdtemp(prefix="rlaif-test-cache-"))
+# a test that forgets to pick a store (or a spawned child re-running a page as __main__) must not
+# write to the checkout's .rlaif/store.sqlite
+os.environ.setdefault("RLAIF_AUDIT_STORE", os.path.join(tempfile.mkdtemp(prefix="rlaif-test-store-"), "store.sqlite"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

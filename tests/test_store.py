@@ -7,6 +7,7 @@ import pytest
 
 from core.judges import judge_pairs, make_judge
 from core.labeling import label_pairs
+from core.runs import snapshot
 from core.runs.store import RunStatus, Store
 from core.runs.worker import display_status
 from core.schema import ResponsePair
@@ -82,3 +83,86 @@ def test_frames_round_trip_judgments(store):
     p = store.pairs_frame(dataset="d")
     assert list(p.len_a) == [len(x.response_a) for x in all_pairs]
     assert Store(store.path).pairs_frame(run_id="r").shape[0] == 5  # reopening sees the same file
+
+
+# -- the audit's read path: per-source versions, the kept snapshot, old stores -------------------
+def _pairs(prefix: str, n: int) -> list[ResponsePair]:
+    return [ResponsePair(f"{prefix}/{i}", f"q{i}", "a" * (i + 1), "b" * (2 * i + 2)) for i in range(n)]
+
+
+def test_a_source_version_moves_with_its_own_writes_only(store):
+    store.import_dataset("one", _pairs("one", 3), [("one/0", "ann", "A")])
+    store.import_dataset("two", _pairs("two", 2), [])
+    one, two = store.source_version("dataset:one"), store.source_version("dataset:two")
+    assert one[0] == two[0] != 0  # the same store: the same random store number
+    store.add_judgments(judge_pairs(make_judge("longest"), _pairs("two", 2)))
+    store.set_human_label("two/1", "ann", "B")
+    assert store.source_version("dataset:one") == one  # writes to another source leave it alone
+    after = store.source_version("dataset:two")
+    assert after[1] == two[1] and after[2] > two[2] and after[3] > two[3]
+    store.set_human_label("one/0", "ann", "B")  # the same label again, changed: an update counts
+    assert store.source_version("dataset:one")[3] > one[3]
+    assert store.source_version("dataset:none") == (one[0], 0, 0, 0)
+    assert Store(store.path).data_version()[0] == one[0] != Store(store.path.with_name("other.sqlite")).data_version()[0]
+
+
+def test_the_kept_snapshot_is_reused_until_the_source_changes(store):
+    pairs = _pairs("d", 5)
+    store.import_dataset("d", pairs, [])
+    label_pairs(store, make_judge("longest"), pairs)
+    first = store.audit_snapshot("dataset:d")
+    assert list(first["verdicts"]) == ["longest"] and first["costs"]["n_labels"].tolist() == [5]
+    assert (first["verdicts"]["longest"]["code"] == 1).all()  # B is always the longer here
+    poisoned = {**first, "verdicts": {"longest": {**first["verdicts"]["longest"], "code": first["verdicts"]["longest"]
+                                                  ["code"] * 0}}}
+    con = sqlite3.connect(store.path)
+    try:  # swap the kept blob for a poisoned one: a reader that reuses it shows the poison
+        kept = con.execute("SELECT pairs, judgments FROM audit_snapshots WHERE source = 'dataset:d'").fetchone()
+        with con:
+            con.execute("UPDATE audit_snapshots SET data = ? WHERE source = 'dataset:d'", (snapshot.encode(poisoned),))
+    finally:
+        con.close()
+    assert kept == store.source_version("dataset:d")[1:3]
+    assert (store.audit_snapshot("dataset:d")["verdicts"]["longest"]["code"] == 0).all()
+    label_pairs(store, make_judge("shortest"), pairs)  # a new judge: the kept one is stale, rebuilt
+    rebuilt = store.audit_snapshot("dataset:d")
+    assert list(rebuilt["verdicts"]) == ["longest", "shortest"] and (rebuilt["verdicts"]["shortest"]["code"] == 0).all()
+    store.clear_audit_snapshots()
+    assert store.warm_audit_snapshots() == ["dataset:d"] and store.warm_audit_snapshots() == []
+
+
+def test_the_snapshot_audit_equals_one_computed_from_the_frames(store):
+    """Two readers of the same store: the fast aligned path and the plain frames merged by pair_id."""
+    from core.audit import audit_report, to_json_ready
+    from core.auditing import human_consensus, source_audit
+
+    pairs = _pairs("d", 40)
+    store.import_dataset("d", pairs, [(p.pair_id, who, "AB"[(i * 7 + len(who)) % 2]) for i, p in enumerate(pairs)
+                                      for who in (["x"] if i % 3 else ["x", "yy", "zzz"])])
+    label_pairs(store, make_judge("longest"), pairs[:30])
+    label_pairs(store, make_judge("random"), pairs[10:])
+    fast = source_audit(store, "dataset:d", n_boot=50)
+    frame = store.audit_rows("dataset:d").merge(human_consensus(store.source_human_labels("dataset:d")), on="pair_id")
+    frame["annotators"] = [v if n >= 2 else None for v, n in zip(frame["annotators"], frame["n_annotators"])]
+    frame = frame.drop(columns=["category", "model_a", "model_b"])
+    judgments = store.source_judgments("dataset:d")
+    plain = {name: to_json_ready(audit_report(frame[frame["pair_id"].isin(judgments.query("judge == @name").pair_id)],
+                                              judgments, judge=name, n_boot=50))
+             for name in ("longest", "random")}
+    assert fast == plain and fast["longest"]["n_pairs"] == 30 and fast["random"]["n_pairs"] == 30
+
+
+def test_a_store_from_before_the_kept_lengths_opens_and_audits(tmp_path):
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(
+        "CREATE TABLE pairs (pair_id TEXT PRIMARY KEY, run_id TEXT, dataset TEXT NOT NULL DEFAULT '', "
+        "round INTEGER NOT NULL DEFAULT 0, prompt_id TEXT NOT NULL DEFAULT '', prompt TEXT NOT NULL, "
+        "response_a TEXT NOT NULL, response_b TEXT NOT NULL, category TEXT NOT NULL DEFAULT '', "
+        "model_a TEXT NOT NULL DEFAULT '', model_b TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL);"
+        "INSERT INTO pairs (pair_id, dataset, prompt, response_a, response_b, created_at) "
+        "VALUES ('p1', 'old', 'q', 'short', 'a longer answer', 1.0);")
+    con.close()
+    store = Store(path)
+    assert store.audit_rows("dataset:old")[["len_a", "len_b"]].values.tolist() == [[5, 15]]
+    assert store.source_names() == ["dataset:old"]

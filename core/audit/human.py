@@ -16,7 +16,13 @@ from core.audit.frames import N_CODES, NONE, label_codes
 
 
 def vote_matrix(annotators: Sequence) -> np.ndarray:
-    """Codes of shape (n_pairs, max_votes); NONE fills missing votes and short lists."""
+    """Codes of shape (n_pairs, max_votes); NONE fills missing votes and short lists.
+
+    A vote matrix already (a 2-D integer array) is returned as it is, so that ``human_ceiling``
+    builds it once for all its statistics.
+    """
+    if isinstance(annotators, np.ndarray) and annotators.ndim == 2 and annotators.dtype.kind in "iu":
+        return annotators
     lists = [[] if votes is None or (np.isscalar(votes) and pd.isna(votes)) else list(votes) for votes in annotators]
     width = max((len(v) for v in lists), default=0)
     padded = [v + [None] * (width - len(v)) for v in lists]
@@ -110,7 +116,8 @@ def annotator_kappas(annotators: Sequence) -> pd.DataFrame:
 def human_ceiling(annotators: Sequence, judge=None) -> dict | None:
     """Human-human agreement, Krippendorff's alpha and, given verdicts, the judge's agreement
     with individual votes; None when no pair has two votes."""
-    counts = vote_counts(vote_matrix(annotators))
+    annotators = vote_matrix(annotators)
+    counts = vote_counts(annotators)
     n_multi = int((counts.sum(axis=1) >= 2).sum())
     if n_multi == 0:
         return None

@@ -34,6 +34,7 @@ def fit_logistic_1d(x: np.ndarray, y: np.ndarray, *, ridge: float = 0.01,
     Returns (beta, covariance) where covariance is the inverse penalised Fisher information.
     """
     beta = np.zeros(2)
+    current = _objective(beta, x, y, ridge)
     for _ in range(max_iter):
         mu = expit(beta[0] + beta[1] * x)
         w = mu * (1 - mu)
@@ -42,11 +43,12 @@ def fit_logistic_1d(x: np.ndarray, y: np.ndarray, *, ridge: float = 0.01,
         r = y - mu
         gradient = np.array([r.sum(), (r * x).sum() - ridge * beta[1]])
         step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
-        current = _objective(beta, x, y, ridge)
         scale = 1.0
-        while _objective(beta + scale * step, x, y, ridge) > current + 1e-12 and scale > 1e-6:
+        trial = _objective(beta + step, x, y, ridge)
+        while trial > current + 1e-12 and scale > 1e-6:
             scale /= 2
-        beta = beta + scale * step
+            trial = _objective(beta + scale * step, x, y, ridge)
+        beta, current = beta + scale * step, trial
         if np.abs(scale * step).max() < 1e-9:
             break
     mu = expit(beta[0] + beta[1] * x)

@@ -38,7 +38,10 @@ def _human_ceiling(frame: pd.DataFrame) -> dict | None:
     if "annotators" not in frame.columns:
         return None
     # only pairs with two or more votes enter the ceiling: skip the rest before building vote matrices
-    multi = frame["annotators"].map(lambda v: isinstance(v, (list, tuple)) and len(v) >= 2).to_numpy(dtype=bool)
+    if "n_annotators" in frame.columns:
+        multi = (frame["n_annotators"].to_numpy() >= 2) & frame["annotators"].notna().to_numpy()
+    else:
+        multi = frame["annotators"].map(lambda v: isinstance(v, (list, tuple)) and len(v) >= 2).to_numpy(dtype=bool)
     if not multi.any():
         return None
     return human_ceiling(frame.loc[multi, "annotators"].tolist(), frame.loc[multi, "verdict"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import itertools
 import json
 import os
 import sqlite3
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.schema import Judgment, OrderReading, Preference, Response, ResponsePair
@@ -99,6 +101,40 @@ CREATE TABLE IF NOT EXISTS judge_cache (
 );
 """
 
+# What the audit reads, kept small and fast at 100,000 pairs: a covering index that gives a
+# source's pairs in order without touching their texts (and the pair_id lookup for joins), an
+# index by judge, and per-table change counters kept by triggers, so that the dashboard's cache
+# key is one tiny read instead of COUNT(*) over every table.
+_VERSIONED = ("pairs", "judgments", "human_labels")
+_SOURCE_OF = "CASE WHEN {row}.run_id IS NULL THEN 'dataset:' || {row}.dataset ELSE 'run:' || {row}.run_id END"
+_AUDIT_SCHEMA = """
+CREATE INDEX IF NOT EXISTS pairs_audit ON pairs
+    (run_id, dataset, created_at, pair_id, len_a, len_b, category, model_a, model_b);
+CREATE INDEX IF NOT EXISTS judgments_judge ON judgments (judge);
+CREATE TABLE IF NOT EXISTS data_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 0);
+INSERT OR IGNORE INTO data_versions VALUES ('store', abs(random()));
+CREATE TABLE IF NOT EXISTS source_judges (source TEXT NOT NULL, judge TEXT NOT NULL, PRIMARY KEY (source, judge));
+CREATE TABLE IF NOT EXISTS source_versions (source TEXT PRIMARY KEY, pairs INTEGER NOT NULL DEFAULT 0,
+    judgments INTEGER NOT NULL DEFAULT 0, human_labels INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS audit_snapshots (source TEXT PRIMARY KEY, pairs INTEGER NOT NULL, judgments INTEGER NOT NULL,
+    data BLOB NOT NULL, created_at REAL NOT NULL);
+CREATE TRIGGER IF NOT EXISTS judgments_source_judge AFTER INSERT ON judgments BEGIN
+    INSERT OR IGNORE INTO source_judges SELECT CASE WHEN run_id IS NULL THEN 'dataset:' || dataset
+        ELSE 'run:' || run_id END, NEW.judge FROM pairs WHERE pair_id = NEW.pair_id; END;
+""" + "".join(
+    f"INSERT OR IGNORE INTO data_versions (name) VALUES ('{table}');\n"
+    + "".join(f"CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()}_version AFTER {event} ON {table} BEGIN "
+              f"UPDATE data_versions SET version = version + 1 WHERE name = '{table}'; END;\n"
+              for event in ("INSERT", "UPDATE", "DELETE"))
+    for table in _VERSIONED) + "".join(
+    # per source: a pair's own row names it; a judgment or label looks its pair up
+    f"CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()}_source_version AFTER {event} ON {table} BEGIN "
+    f"INSERT INTO source_versions (source, {table}) "
+    + (f"VALUES ({_SOURCE_OF.format(row=row)}, 1) " if table == "pairs" else
+       f"SELECT {_SOURCE_OF.format(row='p')}, 1 FROM pairs p WHERE p.pair_id = {row}.pair_id ")
+    + f"ON CONFLICT (source) DO UPDATE SET {table} = {table} + 1; END;\n"
+    for table in _VERSIONED for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")))
+
 _RUN_FIELDS = {"status", "stage", "round", "progress", "message", "error", "pid"}
 
 
@@ -111,6 +147,17 @@ class Store:
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
+            if "len_a" not in {row[1] for row in con.execute("PRAGMA table_info(pairs)")}:
+                # a store from before the lengths were kept: add and fill them once
+                con.executescript("ALTER TABLE pairs ADD COLUMN len_a INTEGER NOT NULL DEFAULT 0; "
+                                  "ALTER TABLE pairs ADD COLUMN len_b INTEGER NOT NULL DEFAULT 0; "
+                                  "UPDATE pairs SET len_a = length(response_a), len_b = length(response_b);")
+            older = not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'source_judges'").fetchone()
+            con.executescript(_AUDIT_SCHEMA)
+            if older:  # a store from before the table: record once which judge judged which source
+                con.execute("INSERT OR IGNORE INTO source_judges SELECT DISTINCT CASE WHEN p.run_id IS NULL THEN "
+                            "'dataset:' || p.dataset ELSE 'run:' || p.run_id END, j.judge "
+                            "FROM judgments j JOIN pairs p USING (pair_id)")
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -195,8 +242,11 @@ class Store:
             ("human_labels", f"DELETE FROM human_labels WHERE {of_pairs}"),
             ("pair_placements", f"DELETE FROM pair_placements WHERE {of_pairs}"),
             ("spot_check_draws", "DELETE FROM spot_check_draws WHERE source = 'run:' || ?"),
+            ("source_judges", "DELETE FROM source_judges WHERE source = 'run:' || ?"),
+            ("audit_snapshots", "DELETE FROM audit_snapshots WHERE source = 'run:' || ?"),
             *[(t, f"DELETE FROM {t} WHERE run_id = ?")
               for t in ("pairs", "prompts", "responses", "metrics", "ppo_samples", "artifacts", "runs")],
+            ("source_versions", "DELETE FROM source_versions WHERE source = 'run:' || ?"),  # last: triggers above bump it
         ]
         with self.transaction() as con:
             return {table: con.execute(sql, (run_id,)).rowcount for table, sql in statements}
@@ -271,6 +321,7 @@ class Store:
                 [(j.pair_id, j.judge, j.verdict.value, j.p_a, j.p_a_ab, j.p_a_ba,
                   None if j.consistent is None else int(j.consistent), j.raw_ab, j.raw_ba,
                   j.tokens_in, j.tokens_out, j.seconds, now) for j in judgments])
+        self.warm_audit_snapshots([f"dataset:{dataset}"])
 
     def judged_pair_ids(self, judge: str, pair_ids: Sequence[str]) -> set[str]:
         df = self._frame("SELECT pair_id FROM judgments WHERE judge = ?", (judge,))
@@ -317,6 +368,12 @@ class Store:
         df = self._frame("SELECT path FROM artifacts WHERE run_id = ? AND round = ? AND kind = ?",
                          (run_id, round_, kind))
         return None if df.empty else str(df.iloc[0]["path"])
+
+    def artifact_paths(self, run_id: str, kind: str) -> dict[int, str]:
+        """{round: path} of one kind of artifact over every round of a run, rounds in order."""
+        df = self._frame("SELECT round, path FROM artifacts WHERE run_id = ? AND kind = ? ORDER BY round",
+                         (run_id, kind))
+        return {int(r): str(p) for r, p in zip(df["round"], df["path"])}
 
     # -- frames for the audit and the dashboard ----------------------------------------
     def prompts_frame(self, run_id: str) -> pd.DataFrame:
@@ -366,13 +423,25 @@ class Store:
             "SELECT pair_id, len_a, len_b, category, model_a, model_b "
             f"FROM pairs {where} ORDER BY created_at, pair_id", params)
 
-    def source_judgments(self, source: str) -> pd.DataFrame:
+    def source_judgments(self, source: str, judge: str | None = None) -> pd.DataFrame:
+        """The judgments of one source's pairs (of one judge, if given), raw texts left out."""
         where, params = _source_filter(source, alias="p.")
+        if judge is not None:
+            where, params = f"{where} AND j.judge = ?", [*params, judge]
         df = self._frame("SELECT j.pair_id, j.judge, j.verdict, j.p_a, j.p_a_ab, j.p_a_ba, j.consistent, "
-                         f"j.tokens_in, j.tokens_out, j.seconds FROM judgments j JOIN pairs p USING (pair_id) {where}",
+                         f"j.tokens_in, j.tokens_out, j.seconds FROM pairs p JOIN judgments j USING (pair_id) {where}",
                          params)
         df["consistent"] = df["consistent"].map({1: True, 0: False}).astype(object)
         return df
+
+    def judgment_cost_totals(self, source: str) -> pd.DataFrame:
+        """What one source's judgments cost, summed per judge in SQL: judge, n_labels, n_usable
+        (not INVALID), tokens_in, tokens_out, seconds. One row per judge, whatever the pair count."""
+        where, params = _source_filter(source, alias="p.")
+        return self._frame("SELECT j.judge, COUNT(*) AS n_labels, SUM(j.verdict != 'INVALID') AS n_usable, "
+                           "SUM(j.tokens_in) AS tokens_in, SUM(j.tokens_out) AS tokens_out, SUM(j.seconds) AS seconds "
+                           f"FROM pairs p JOIN judgments j USING (pair_id) {where} GROUP BY j.judge ORDER BY j.judge",
+                           params)
 
     def source_human_labels(self, source: str) -> pd.DataFrame:
         where, params = _source_filter(source, alias="p.")
@@ -412,14 +481,141 @@ class Store:
         return df
 
     def data_version(self) -> tuple:
-        """Changes whenever pairs, judgments or labels change: a cache key for the dashboard."""
+        """Changes whenever pairs, judgments or labels change: a cache key for the dashboard.
+
+        (store, pairs, judgments, human_labels): a random number drawn when the file was made
+        (two stores with the same counts never share a key), then change counters kept by
+        triggers on every insert, update and delete, so reading it costs the same at 100 pairs
+        and at 100,000.
+        """
         con = self._connect()
         try:
-            return tuple(con.execute(
-                f"SELECT COUNT(*), MAX({col}) FROM {table}").fetchone() for table, col in
-                (("pairs", "created_at"), ("judgments", "created_at"), ("human_labels", "updated_at")))
+            versions = dict(con.execute("SELECT name, version FROM data_versions").fetchall())
         finally:
             con.close()
+        return tuple(versions.get(name, 0) for name in ("store", *_VERSIONED))
+
+    def source_names(self) -> list[str]:
+        """Every pair source ('dataset:<name>', 'run:<id>'), oldest first: pair_sources without the counts."""
+        con = self._connect()
+        try:
+            rows = con.execute(
+                "SELECT CASE WHEN run_id IS NULL THEN 'dataset:' || dataset ELSE 'run:' || run_id END, "
+                "MIN(created_at) AS first FROM pairs GROUP BY run_id, dataset ORDER BY first").fetchall()
+        finally:
+            con.close()
+        return [name for name, _ in rows]
+
+    def source_judges(self, source: str) -> list[str]:
+        """The judges that judged any pair of one source (kept by a trigger: no scan of the judgments)."""
+        con = self._connect()
+        try:
+            return [j for (j,) in con.execute("SELECT judge FROM source_judges WHERE source = ? ORDER BY judge",
+                                              (source,))]
+        finally:
+            con.close()
+
+    def source_version(self, source: str) -> tuple:
+        """(store, pairs, judgments, human_labels) change counters of one source: a cache key that
+        a run writing elsewhere leaves alone. Kept by triggers, like ``data_version``."""
+        con = self._connect()
+        try:
+            return self._source_version(con, source)
+        finally:
+            con.close()
+
+    @staticmethod
+    def _source_version(con: sqlite3.Connection, source: str) -> tuple:
+        store = con.execute("SELECT version FROM data_versions WHERE name = 'store'").fetchone()
+        row = con.execute("SELECT pairs, judgments, human_labels FROM source_versions WHERE source = ?",
+                          (source,)).fetchone()
+        return (store[0] if store else 0, *(row or (0, 0, 0)))
+
+    def audit_snapshot(self, source: str) -> dict:
+        """What the audit of one source reads of its pairs and verdicts (core/runs/snapshot.py).
+
+        ``pairs``: the source's pairs without their texts (pair_id, len_a, len_b, category), in
+        ``audit_rows`` order, and ``rowid`` their SQLite rowids (``source_vote_codes`` keys the
+        human votes by them). ``verdicts``: per judge, numpy arrays aligned with ``pairs``:
+        ``code`` (0 A, 1 B, 2 TIE, 3 INVALID, -1 not judged), ``p_a``, ``p_a_ab``, ``p_a_ba`` (NaN
+        where missing) and ``consistent`` (1, 0, NaN). ``costs``: per judge, its label count,
+        usable (not INVALID) count and summed tokens_in, tokens_out and seconds.
+
+        Read in one read transaction, so it all agrees. The store keeps the last snapshot of each
+        source as a blob keyed by the source's pair and judgment versions: a reader finds it
+        there until pairs or verdicts of that source change (labels do not enter it), and builds
+        and keeps a new one otherwise. Building is fast at 100,000 pairs: the covering index
+        ``pairs_audit`` gives the pairs without their texts, and one join reads every judge's
+        verdicts as numbers.
+        """
+        from core.runs import snapshot as snap
+
+        where, params = _source_filter(source, alias="p.")
+        con = self._connect()
+        try:
+            con.execute("BEGIN")  # a read snapshot: a writer committing meanwhile cannot misalign the arrays
+            _, pairs_version, judgments_version, _ = self._source_version(con, source)
+            kept = con.execute("SELECT data FROM audit_snapshots WHERE source = ? AND pairs = ? AND judgments = ?",
+                               (source, pairs_version, judgments_version)).fetchone()
+            if kept:
+                con.execute("COMMIT")
+                return snap.decode(kept[0])
+            rows = con.execute(f"SELECT p.rowid, p.len_a, p.len_b, p.pair_id, p.category FROM pairs p {where} "
+                               "ORDER BY p.created_at, p.pair_id", params).fetchall()
+            judges = [j for (j,) in con.execute("SELECT judge FROM source_judges WHERE source = ? ORDER BY judge",
+                                                (source,))]
+            # all judges in one pass; every value a number (-1: missing) so that numpy reads them in one go
+            which = "CASE j.judge " + " ".join(f"WHEN ? THEN {k}" for k in range(len(judges))) + " ELSE -1 END"
+            judged = _numbers(con.execute(
+                f"SELECT p.rowid, {which}, CASE j.verdict WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'TIE' THEN 2 "
+                "WHEN 'INVALID' THEN 3 ELSE -1 END, IFNULL(j.p_a, -1), IFNULL(j.p_a_ab, -1), IFNULL(j.p_a_ba, -1), "
+                "IFNULL(j.consistent, -1), j.tokens_in, j.tokens_out, j.seconds "
+                f"FROM pairs p JOIN judgments j USING (pair_id) {where}", [*judges, *params]), 10) if judges else \
+                np.zeros((0, 10))
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        built = snap.build(_numbers([r[:3] for r in rows], 3), [r[3:] for r in rows], judges, judged)
+        with self.transaction() as con:
+            con.execute("INSERT OR REPLACE INTO audit_snapshots VALUES (?, ?, ?, ?, ?)",
+                        (source, pairs_version, judgments_version, snap.encode(built), time.time()))
+        return built
+
+    def clear_audit_snapshots(self) -> None:
+        """Drop every kept audit snapshot (the next reader builds it again from the rows)."""
+        with self.transaction() as con:
+            con.execute("DELETE FROM audit_snapshots")
+
+    def warm_audit_snapshots(self, sources: Sequence[str] | None = None) -> list[str]:
+        """Build the audit snapshot of every source (or of ``sources``) whose kept one is missing or
+        stale, so that the dashboard's first look finds it; return the sources built. The bulk
+        writers (imports, the judge stage) call this when they finish."""
+        names = self.source_names() if sources is None else list(sources)
+        con = self._connect()
+        try:
+            fresh = {s for (s,) in con.execute(
+                "SELECT a.source FROM audit_snapshots a JOIN source_versions v USING (source) "
+                "WHERE a.pairs = v.pairs AND a.judgments = v.judgments")}
+        finally:
+            con.close()
+        built = [s for s in names if s not in fresh]
+        for source in built:
+            self.audit_snapshot(source)
+        return built
+
+    def source_vote_codes(self, source: str) -> dict[str, np.ndarray]:
+        """Every human vote on one source's pairs as numbers, oldest update first: the pair's
+        ``rowid`` and ``code`` (0 A, 1 B, 2 TIE). Read apart from ``audit_snapshot`` so that a new
+        label costs only this."""
+        where, params = _source_filter(source, alias="p.")
+        con = self._connect()
+        try:
+            votes = _numbers(con.execute(
+                "SELECT p.rowid, CASE h.label WHEN 'A' THEN 0 WHEN 'B' THEN 1 ELSE 2 END FROM human_labels h "
+                f"JOIN pairs p USING (pair_id) {where} ORDER BY h.updated_at", params), 2).astype(np.int64)
+        finally:
+            con.close()
+        return {"rowid": votes[:, 0], "code": votes[:, 1]}
 
     def counts(self, run_id: str) -> dict[str, int]:
         """Rows per table for one run: what each stage has written so far."""
@@ -462,6 +658,13 @@ class Store:
         where, params = _where(definition=definition)
         return int(self._frame(f"SELECT COUNT(*) AS n FROM judge_cache {where}", params)["n"].iloc[0])
 
+
+
+def _numbers(rows: Iterable[tuple], width: int) -> np.ndarray:
+    """Rows of numbers (no None) as a float array of shape (n, width), read in one C loop."""
+    rows = rows if isinstance(rows, list) else rows.fetchall()
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=len(rows) * width)
+    return flat.reshape(len(rows), width)
 
 
 def _source_filter(source: str, alias: str = "") -> tuple[str, list]:

@@ -11,7 +11,7 @@ who = st.text_input("Your name (recorded with every label)", key=state.ANNOTATOR
 mode = st.radio("Which pair next", ["random", "active"], horizontal=True, key=state.SAMPLING,
                 help="active: favours pairs where the judge is unsure, flips with the order, or lengths differ most; "
                      "the agreement estimate stays unbiased.")
-judges = sorted(store.source_judgments(source)["judge"].unique()) if source else []
+judges = store.source_judges(source) if source else []
 judge = st.selectbox("Judge to check", judges, key="spot_judge") if judges else ""
 if not source or not who:
     st.stop()
