@@ -100,3 +100,20 @@ def training_figure(metrics, keys: list[str], title: str) -> go.Figure:
 
 def _num(x) -> float:
     return float("nan") if x is None else float(x)
+
+
+def cost_figure(costs: dict[str, dict]) -> go.Figure:
+    """Money per 1,000 labels: each judge (``core.audit.cost.source_costs``) beside human labels."""
+    fig = go.Figure()
+    fig.update_layout(title="Cost per 1,000 labels", yaxis_title="money per 1,000 labels", **_LAYOUT)
+    if not costs:
+        return fig
+    first = next(iter(costs.values()))
+    names = [*costs, "human labels"]
+    values = [_num(c["money_per_1k_labels"]) for c in costs.values()] + [first["human_money_per_1k_labels"]]
+    fig.add_bar(x=names, y=values, text=[f"${v:,.2f}" for v in values], textposition="outside",
+                marker_color=["#4c78a8"] * len(costs) + ["#f58518"], showlegend=False)
+    paper = first["reference_ai_money_per_1k_labels"]
+    fig.add_hline(y=paper, line_dash="dot", annotation_text=f"RLAIF paper's AI labels: ${paper:,.0f}")
+    fig.update_yaxes(range=[0, 1.2 * max([v for v in values if v == v] + [paper, 1.0])])
+    return fig

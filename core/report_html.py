@@ -9,6 +9,7 @@ import html
 import time
 
 from core import charts
+from core.audit.cost import cost_sentence, cost_table
 from core.auditing import findings, summary_table
 
 _STYLE = """
@@ -22,8 +23,11 @@ pre{white-space:pre-wrap;background:#f7f7f7;padding:8px;border-radius:4px;max-he
 
 
 def build_report_html(reports: dict[str, dict], *, source: str, focus: str, examples: list[dict] = (),
-                      cost: dict | None = None) -> str:
-    """The report for judge ``focus`` (others shown beside it as yardsticks)."""
+                      costs: dict[str, dict] | None = None) -> str:
+    """The report for judge ``focus`` (others shown beside it as yardsticks).
+
+    ``costs`` (``core.audit.cost.source_costs``) adds what the labels cost beside human labels.
+    """
     import plotly.offline
 
     if focus not in reports:
@@ -47,7 +51,7 @@ def build_report_html(reports: dict[str, dict], *, source: str, focus: str, exam
 {warn}<h2>Findings</h2><ul>{items}</ul>
 <h2>All judges on the same pairs</h2>{table}
 <h2>Charts</h2>{plots}
-{_cost_section(cost)}{_examples(examples)}
+{_cost_section(costs, focus)}{_examples(examples)}
 <p class="sub">Intervals are seeded bootstrap 95% CIs ({report.get('n_boot')} resamples). Agreement counts ties as a
 label (MT-Bench definition); κ is Cohen's kappa over A/B/TIE.</p></body></html>"""
 
@@ -63,8 +67,13 @@ def _examples(examples) -> str:
     return f"<h2>Where the judge and the humans disagreed</h2>{rows}"
 
 
-def _cost_section(cost: dict | None) -> str:
-    if not cost:
+def _cost_section(costs: dict[str, dict] | None, focus: str) -> str:
+    if not costs:
         return ""
-    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in cost.items())
-    return f"<h2>What the labels cost</h2><table>{rows}</table>"
+    e = html.escape
+    sentence = f"<p>{e(cost_sentence(focus, costs[focus]))}</p>" if focus in costs else ""
+    table = cost_table(costs).to_html(index=False, na_rep="–", escape=True)
+    plot = charts.cost_figure(costs).to_html(full_html=False, include_plotlyjs=False)
+    return (f"<h2>What the labels cost</h2>{sentence}{table}{plot}<p class='sub'>Compute is the seconds the "
+            "judge recorded (for an API judge, request latencies, which overlap). A label is one judged pair, "
+            "both orders shown.</p>")

@@ -68,3 +68,31 @@ def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
     assert "--judge" in capsys.readouterr().err
     assert run(_args("--pairs", str(_pairs_file(tmp_path)), "--judge", "no-such-judge")) == 2
     assert "no-such-judge" in capsys.readouterr().err
+
+
+def test_the_report_prices_the_judges_labels_beside_human_labels(tmp_path, capsys):
+    out = tmp_path / "report.json"
+    assert run(_args("--pairs", str(_pairs_file(tmp_path)), "--judge", "longest", "--json", str(out), "--n-boot",
+                     "20", "--price-in", "0.5", "--price-out", "1.5", "--human-label-cost", "1.0")) == 0
+    cost = json.loads(out.read_text())["cost"]
+    assert cost["n_labels"] == 40 and cost["price_per_1k_input_tokens"] == 0.5
+    assert cost["price_per_1k_output_tokens"] == 1.5 and cost["human_money_per_1k_labels"] == 1000.0
+    assert cost["money_per_1k_labels"] == 0.0  # a baseline reads no tokens
+    assert "$1000.00 per 1,000" in capsys.readouterr().out
+    assert run(_args("--pairs", str(_pairs_file(tmp_path)), "--judge", "longest", "--json", str(out),
+                     "--n-boot", "20")) == 0
+    assert json.loads(out.read_text())["cost"]["human_money_per_1k_labels"] == pytest.approx(670.0)  # RLAIF paper
+
+
+def test_the_files_own_verdicts_have_no_recorded_cost(tmp_path, capsys):
+    out = tmp_path / "report.json"
+    assert run(_args("--pairs", str(_pairs_file(tmp_path, with_judge=True)), "--json", str(out))) == 0
+    assert json.loads(out.read_text())["cost"] is None
+    assert "cost                not recorded" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", ["--price-in", "--price-out", "--human-label-cost"])
+def test_a_negative_price_is_refused_by_name(tmp_path, capsys, flag):
+    with pytest.raises(SystemExit):
+        _args("--pairs", "x.jsonl", flag, "-1")
+    assert flag in capsys.readouterr().err

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from core.audit.cost import format_cost, judge_label_cost, label_cost
+from core.audit.cost import cost_sentence, cost_table, format_cost, judge_label_cost, label_cost, source_costs
 from core.config import JudgeConfig
 from core.judges import make_judge
 from core.labeling import label_pairs
@@ -75,3 +75,69 @@ def test_a_judge_config_carries_its_prices_and_the_human_label_cost():
     assert cost["money_per_1k_labels"] == pytest.approx(1030.0) and cost["human_money_per_1k_labels"] == 1000.0
     with pytest.raises(ValueError, match="human_label_cost"):
         JudgeConfig(human_label_cost=-0.1)
+
+
+def _judged_source(store):
+    """Dataset 'd': three pairs judged by 'api' (known tokens and seconds, one INVALID) and by 'longest'
+    (free); dataset 'other' holds a pair whose cost must not count."""
+    from core.schema import Judgment, Preference
+
+    pairs = [ResponsePair(f"d{i}", "q", "long answer", "short") for i in range(3)]
+    store.add_pairs(pairs, dataset="d")
+    store.add_pairs([ResponsePair("o0", "q", "a", "b")], dataset="other")
+    verdicts = [Preference.A, Preference.B, Preference.INVALID]
+    store.add_judgments([Judgment(f"d{i}", "api", v, None, None, None, None, tokens_in=1000 * (i + 1),
+                                  tokens_out=10 * (i + 1), seconds=2.0 * (i + 1)) for i, v in enumerate(verdicts)])
+    store.add_judgments([Judgment(f"d{i}", "longest", Preference.A, 1.0, 1.0, 1.0, True) for i in range(3)])
+    store.add_judgments([Judgment("o0", "api", Preference.A, None, None, None, None, tokens_in=10**6,
+                                  tokens_out=10**6, seconds=1e6)])
+
+
+def test_the_store_sums_the_costs_of_one_source_per_judge(store):
+    _judged_source(store)
+    totals = store.judgment_cost_totals("dataset:d").set_index("judge")
+    assert list(totals.index) == ["api", "longest"]
+    assert totals.loc["api", ["n_labels", "n_usable", "tokens_in"]].tolist() == [3, 2, 6000]
+
+
+def test_source_costs_per_judge_from_the_store(store):
+    _judged_source(store)
+    costs = source_costs(store, "dataset:d", price_per_1k_input_tokens=0.5, price_per_1k_output_tokens=2.0,
+                         human_label_cost=1.0)
+    assert list(costs) == ["api", "longest"]
+    api = costs["api"]
+    assert api["n_labels"] == 3 and api["n_usable"] == 2
+    assert api["seconds_per_1k_labels"] == pytest.approx(4000.0)  # (2 + 4 + 6) s / 3 labels * 1000
+    assert api["tokens_in_per_1k_labels"] == pytest.approx(2_000_000)
+    money = 6000 / 1000 * 0.5 + 60 / 1000 * 2.0  # $3.12 for the three labels
+    assert api["money_per_1k_labels"] == pytest.approx(1000 * money / 3)  # $1,040
+    assert api["money_per_1k_usable_labels"] == pytest.approx(1000 * money / 2)
+    assert api["human_money_per_1k_labels"] == 1000.0
+    assert api["human_to_judge_cost_ratio"] == pytest.approx(1000.0 / 1040.0)
+    assert costs["longest"]["money_per_1k_labels"] == 0 and costs["longest"]["human_to_judge_cost_ratio"] == math.inf
+    assert source_costs(store, "dataset:none") == {}
+
+
+def test_the_cost_table_and_sentence_say_what_1000_labels_cost(store):
+    _judged_source(store)
+    costs = source_costs(store, "dataset:d", price_per_1k_input_tokens=0.5, price_per_1k_output_tokens=2.0)
+    table = cost_table(costs)
+    assert table["judge"].tolist() == ["api", "longest"]
+    assert table["$ / 1k labels"].tolist() == [pytest.approx(1040.0), 0.0]
+    assert table["human $ / 1k labels"].tolist() == [670.0, 670.0]
+    assert cost_sentence("api", costs["api"]) == (
+        "1,000 labels from api took 67 min of compute and cost $1,040.00 at $0.50 / $2.00 per 1,000 tokens in / out "
+        "(1 of its 3 labels was INVALID, so 1,000 usable labels cost $1,560.00); 1,000 human labels at $0.67 each "
+        "cost $670.00, 0.64 times as much: this judge costs more.")
+    free = source_costs(store, "dataset:d")["longest"]
+    assert "cost nothing in tokens" in cost_sentence("longest", free) and "$670.00" in cost_sentence("longest", free)
+
+
+def test_the_cost_chart_sets_each_judge_beside_human_labels(store):
+    from core.charts import cost_figure
+
+    _judged_source(store)
+    fig = cost_figure(source_costs(store, "dataset:d", price_per_1k_input_tokens=0.5))
+    assert list(fig.data[0].x) == ["api", "longest", "human labels"]
+    assert list(fig.data[0].y) == [pytest.approx(1000.0), 0.0, 670.0]
+    assert not cost_figure({}).data

@@ -210,6 +210,24 @@ def test_audit_command_takes_a_judge_yaml(server, judge_yaml, tmp_path, monkeypa
     assert len(server.answered) == 2 * len(PAIRS) and (tmp_path / "cli" / "store.sqlite").is_file()
 
 
+def test_audit_command_prices_the_judges_tokens(server, judge_yaml, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RLAIF_AUDIT_STORE", str(tmp_path / "cli" / "store.sqlite"))
+    pairs_file = tmp_path / "pairs.jsonl"
+    pairs_file.write_text("".join(json.dumps({"id": p.pair_id, "prompt": p.prompt, "response_a": p.response_a,
+                                              "response_b": p.response_b, "human_preferred": h.lower()}) + "\n"
+                                  for p, h in zip(PAIRS, LONGER)))
+    report = tmp_path / "report.json"
+    judge = judge_yaml(price_per_1k_input_tokens=0.25, human_label_cost=0.5)
+    assert cli_main(["audit", "--pairs", str(pairs_file), "--judge", judge, "--n-boot", "20", "--json", str(report),
+                     "--price-out", "2.0"]) == 0
+    cost = json.loads(report.read_text())["cost"]
+    assert cost["tokens_out_per_1k_labels"] == 2000  # one answer token per order, two orders per label
+    assert cost["tokens_in_per_1k_labels"] > 0 and cost["price_per_1k_input_tokens"] == 0.25  # from the YAML
+    assert cost["money_per_1k_labels"] == pytest.approx(cost["tokens_in_per_1k_labels"] / 1000 * 0.25 + 2 * 2.0)
+    assert cost["human_money_per_1k_labels"] == 500.0
+    assert "cost / 1,000 labels" in capsys.readouterr().out
+
+
 def test_a_run_config_can_name_an_openai_judge(server, store, principles_file, monkeypatch):
     from core.pipeline import judge_round
     from core.runs.progress import Reporter

@@ -29,3 +29,21 @@ def test_report_is_self_contained_and_escapes_model_text(store):
         assert raw not in html
     assert not re.search(r"<(script|img|link)[^>]+src=[\"']?https?:", html)  # nothing loads from outside
     assert "Plotly" in html and "more length-biased" in html.lower().replace("MORE", "more")
+
+
+def test_report_says_what_the_labels_cost_beside_human_labels(store):
+    from core.audit.cost import source_costs
+    from core.schema import Judgment, Preference
+
+    ensure_sample_workspace(store)
+    ids = store.audit_rows("dataset:sample")["pair_id"]
+    store.add_judgments([Judgment(i, "api", Preference.A, 0.9, 0.9, 0.9, True, tokens_in=500, tokens_out=5,
+                                  seconds=1.5) for i in ids])
+    costs = source_costs(store, "dataset:sample", price_per_1k_input_tokens=1.0, price_per_1k_output_tokens=2.0)
+    reports = source_audit(store, "dataset:sample", n_boot=20)
+    html = build_report_html(reports, source="dataset:sample", focus="api", costs=costs)
+    assert "<h2>What the labels cost</h2>" in html
+    assert ("1,000 labels from api took 25 min of compute and cost $510.00 at $1.00 / $2.00 per 1,000 tokens in / "
+            "out; 1,000 human labels at $0.67 each cost $670.00, 1.3 times as much.") in html
+    assert "human labels" in html and "Cost per 1,000 labels" in html  # the table and the chart
+    assert "What the labels cost" not in build_report_html(reports, source="dataset:sample", focus="api")

@@ -2,7 +2,9 @@
 
     python -m core audit --pairs ../shared/data/pandalm_testset_v1.jsonl --judge longest --json out.json
 
-Without ``--judge`` the file's own ``judge_preferred`` (and ``judge_p_a``) are audited.
+Without ``--judge`` the file's own ``judge_preferred`` (and ``judge_p_a``) are audited. With
+one, what its labels cost per 1,000 (compute, tokens, and money at ``--price-in``/``--price-out``)
+is shown beside 1,000 human labels at ``--human-label-cost`` each.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from core.audit.cost import RLAIF_PAPER_HUMAN_LABEL_COST, format_cost, label_cost
 from core.audit.frames import judgments_to_frame
 from core.audit.report import audit_report, format_report, to_json_ready
 from core.pairs import PairsFormatError, read_pairs_jsonl, to_response_pairs
@@ -27,6 +30,39 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--judge-family", default=None,
                         help="Model family of the judge for the self-preference section "
                              "(default: the local judge's model; needs model_a/model_b in the file).")
+    parser.add_argument("--price-in", default=None, type=_non_negative, metavar="MONEY",
+                        help="Money per 1,000 input tokens of the judge (default: its YAML's, else 0).")
+    parser.add_argument("--price-out", default=None, type=_non_negative, metavar="MONEY",
+                        help="Money per 1,000 output tokens of the judge (default: its YAML's, else 0).")
+    parser.add_argument("--human-label-cost", default=None, type=_non_negative, metavar="MONEY",
+                        help="Money per human label, shown beside the judge's cost "
+                             f"(default: the judge YAML's, else {RLAIF_PAPER_HUMAN_LABEL_COST}, the RLAIF paper's).")
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def _cost(args: argparse.Namespace, judgments) -> dict | None:
+    """The judge's cost per 1,000 labels; None for the file's own verdicts, which record no cost."""
+    if judgments is None:
+        return None
+    from core.judges import judge_config_from
+
+    cfg = judge_config_from(args.judge)
+    return label_cost(judgments, price_per_1k_input_tokens=_given(args.price_in, cfg.price_per_1k_input_tokens),
+                      price_per_1k_output_tokens=_given(args.price_out, cfg.price_per_1k_output_tokens),
+                      human_label_cost=_given(args.human_label_cost, cfg.human_label_cost))
+
+
+def _given(flag: float | None, default: float) -> float:
+    return default if flag is None else flag
 
 
 def _judge_family(spec: str | None, given: str | None) -> str | None:
@@ -67,12 +103,15 @@ def run(args: argparse.Namespace) -> int:
         judgments = None if args.judge is None else _run_judge(args.judge, pairs)
         report = audit_report(pairs.drop(columns=["verdict", "p_a"], errors="ignore") if judgments is not None
                               else pairs, judgments, seed=args.seed, n_boot=args.n_boot, judge_family=family)
+        report["cost"] = _cost(args, judgments)
     except ValueError as exc:  # ConfigError is a ValueError too
         print(f"error: {exc}", file=sys.stderr)
         return 2
     report["pairs_file"] = str(args.pairs)
     report["judge"] = report["judge"] or args.judge or "file"
     print(format_report(report))
+    print(format_cost(report["cost"]) if report["cost"] else
+          "  cost                not recorded: the file's own verdicts carry no tokens or times")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(to_json_ready(report), indent=2) + "\n", encoding="utf-8")

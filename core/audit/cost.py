@@ -13,14 +13,18 @@ usable label is given too.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from core.audit.frames import COST_COLUMNS
 from core.config import JudgeConfig
+
+if TYPE_CHECKING:
+    from core.runs.store import Store
 
 RLAIF_PAPER_AI_LABEL_COST = 0.06
 RLAIF_PAPER_HUMAN_LABEL_COST = 0.67
-COST_COLUMNS = ("tokens_in", "tokens_out", "seconds")
 
 
 def label_cost(judgments: pd.DataFrame, *, price_per_1k_input_tokens: float = 0.0,
@@ -42,26 +46,36 @@ def label_cost(judgments: pd.DataFrame, *, price_per_1k_input_tokens: float = 0.
     missing = [c for c in COST_COLUMNS if c not in judgments.columns]
     if missing:
         raise ValueError(f"judgments frame lacks cost column(s) {missing}; it has {list(judgments.columns)}")
+    n = len(judgments)
+    usable = n if "verdict" not in judgments.columns else int((judgments["verdict"] != "INVALID").sum())
+    return cost_from_totals(n, usable, float(judgments["tokens_in"].sum()), float(judgments["tokens_out"].sum()),
+                            float(judgments["seconds"].sum()), price_per_1k_input_tokens=price_per_1k_input_tokens,
+                            price_per_1k_output_tokens=price_per_1k_output_tokens, human_label_cost=human_label_cost,
+                            reference_ai_label_cost=reference_ai_label_cost)
+
+
+def cost_from_totals(n_labels: int, n_usable: int, tokens_in: float, tokens_out: float, seconds: float, *,
+                     price_per_1k_input_tokens: float = 0.0, price_per_1k_output_tokens: float = 0.0,
+                     human_label_cost: float = RLAIF_PAPER_HUMAN_LABEL_COST,
+                     reference_ai_label_cost: float = RLAIF_PAPER_AI_LABEL_COST) -> dict:
+    """``label_cost`` from the sums of a judge's labels (``Store.judgment_cost_totals``)."""
     prices = {"price_per_1k_input_tokens": price_per_1k_input_tokens,
               "price_per_1k_output_tokens": price_per_1k_output_tokens,
               "human_label_cost": human_label_cost, "reference_ai_label_cost": reference_ai_label_cost}
     for name, value in prices.items():
         if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    n = len(judgments)
-    usable = n if "verdict" not in judgments.columns else int((judgments["verdict"] != "INVALID").sum())
+    n, usable = int(n_labels), int(n_usable)
     per_1k = (lambda total: 1000.0 * total / n) if n else (lambda total: math.nan)
-    tokens_in = float(judgments["tokens_in"].sum())
-    tokens_out = float(judgments["tokens_out"].sum())
     money = tokens_in / 1000 * price_per_1k_input_tokens + tokens_out / 1000 * price_per_1k_output_tokens
     money_per_1k = per_1k(money)
     human_per_1k = 1000.0 * human_label_cost
     return {
         "n_labels": n,
         "n_usable": usable,
-        "seconds_per_1k_labels": per_1k(float(judgments["seconds"].sum())),
-        "tokens_in_per_1k_labels": per_1k(tokens_in),
-        "tokens_out_per_1k_labels": per_1k(tokens_out),
+        "seconds_per_1k_labels": per_1k(float(seconds)),
+        "tokens_in_per_1k_labels": per_1k(float(tokens_in)),
+        "tokens_out_per_1k_labels": per_1k(float(tokens_out)),
         "money_per_1k_labels": money_per_1k,
         "money_per_1k_usable_labels": 1000.0 * money / usable if usable else math.nan,
         "human_money_per_1k_labels": human_per_1k,
@@ -76,6 +90,57 @@ def judge_label_cost(judgments: pd.DataFrame, judge: JudgeConfig) -> dict:
     return label_cost(judgments, price_per_1k_input_tokens=judge.price_per_1k_input_tokens,
                       price_per_1k_output_tokens=judge.price_per_1k_output_tokens,
                       human_label_cost=judge.human_label_cost)
+
+
+def source_costs(store: Store, source: str, *, price_per_1k_input_tokens: float = 0.0,
+                 price_per_1k_output_tokens: float = 0.0,
+                 human_label_cost: float = RLAIF_PAPER_HUMAN_LABEL_COST) -> dict[str, dict]:
+    """``label_cost`` per judge of one pair source (``dataset:<name>`` or ``run:<id>``), by judge name.
+
+    The sums come from SQL (``Store.judgment_cost_totals``); every judge is priced at the same
+    token prices, so the judges and the human cost compare.
+    """
+    return costs_from_totals(store.judgment_cost_totals(source), price_per_1k_input_tokens=price_per_1k_input_tokens,
+                             price_per_1k_output_tokens=price_per_1k_output_tokens, human_label_cost=human_label_cost)
+
+
+def costs_from_totals(totals: pd.DataFrame, **prices) -> dict[str, dict]:
+    """``source_costs`` from ``Store.judgment_cost_totals``'s frame (which the dashboard caches)."""
+    return {str(row.judge): cost_from_totals(row.n_labels, row.n_usable, row.tokens_in, row.tokens_out, row.seconds,
+                                             **prices) for row in totals.itertuples(index=False)}
+
+
+def cost_table(costs: dict[str, dict]) -> pd.DataFrame:
+    """One row per judge of ``source_costs``: compute, tokens and money per 1,000 labels, beside humans
+    (``humans x dearer`` is left empty for a judge that costs no money)."""
+    rows = [{"judge": judge, "labels": c["n_labels"], "usable labels": c["n_usable"],
+             "compute s / 1k labels": c["seconds_per_1k_labels"],
+             "tokens in / 1k labels": c["tokens_in_per_1k_labels"],
+             "tokens out / 1k labels": c["tokens_out_per_1k_labels"],
+             "$ / 1k labels": c["money_per_1k_labels"], "$ / 1k usable labels": c["money_per_1k_usable_labels"],
+             "human $ / 1k labels": c["human_money_per_1k_labels"],
+             "humans x dearer": c["human_to_judge_cost_ratio"]} for judge, c in costs.items()]
+    return pd.DataFrame(rows).replace([math.inf], math.nan).round(4)
+
+
+def cost_sentence(judge: str, cost: dict) -> str:
+    """The judge's cost per 1,000 labels beside 1,000 human labels, in plain words."""
+    if not cost["n_labels"]:
+        return f"{judge} has no labels here yet, so there is no cost to show."
+    p_in, p_out = cost["price_per_1k_input_tokens"], cost["price_per_1k_output_tokens"]
+    money = (f"cost {_money(cost['money_per_1k_labels'])} at {_money(p_in)} / {_money(p_out)} per 1,000 tokens "
+             "in / out" if p_in or p_out else "cost nothing in tokens, as no token prices are set")
+    invalid = cost["n_labels"] - cost["n_usable"]
+    if invalid and (p_in or p_out):  # an INVALID label was paid for but teaches nothing
+        money += (f" ({invalid} of its {cost['n_labels']} labels {'was' if invalid == 1 else 'were'} INVALID, "
+                  f"so 1,000 usable labels cost {_money(cost['money_per_1k_usable_labels'])})")
+    ratio = cost["human_to_judge_cost_ratio"]
+    times = "" if not math.isfinite(ratio) else (
+        f", {ratio:,.{0 if ratio >= 10 else 1}f} times as much" if ratio >= 1
+        else f", {ratio:.2f} times as much: this judge costs more")
+    return (f"1,000 labels from {judge} took {_duration_words(cost['seconds_per_1k_labels'])} of compute and "
+            f"{money}; 1,000 human labels at {_money(cost['human_label_cost'])} each cost "
+            f"{_money(cost['human_money_per_1k_labels'])}{times}.")
 
 
 def format_cost(cost: dict) -> str:
@@ -104,3 +169,17 @@ def _duration(seconds: float) -> str:
     if math.isnan(seconds):
         return "n/a"
     return f"{seconds:.0f} s" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
+def _duration_words(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "an unknown time"
+    if seconds < 90:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def _money(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    return f"${value:,.2f}" if value == 0 or value >= 0.01 else f"${value:.2g}"

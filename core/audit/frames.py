@@ -21,8 +21,9 @@ _CODE_OF = {"A": A, "B": B, "TIE": TIE, "INVALID": NONE, "a": A, "b": B, "tie": 
 
 PAIR_COLUMNS = ("pair_id", "len_a", "len_b")
 JUDGMENT_COLUMNS = ("pair_id", "verdict")
-_OPTIONAL_PAIR_COLUMNS = ("category", "principle", "annotators", "model_a", "model_b", "source")
+_OPTIONAL_PAIR_COLUMNS = ("category", "principle", "annotators", "n_annotators", "model_a", "model_b", "source")
 _SOFT_COLUMNS = ("p_a", "p_a_ab", "p_a_ba", "consistent")
+COST_COLUMNS = ("tokens_in", "tokens_out", "seconds")
 
 
 def label_codes(labels: Iterable, *, name: str = "labels") -> np.ndarray:
@@ -44,7 +45,8 @@ def label_codes(labels: Iterable, *, name: str = "labels") -> np.ndarray:
 
 
 def judgments_to_frame(judgments: Sequence[Judgment]) -> pd.DataFrame:
-    """The judgments frame (pair_id, judge, verdict, p_a, p_a_ab, p_a_ba, consistent) of Judgments."""
+    """The judgments frame of Judgments: pair_id, judge, verdict, p_a, p_a_ab, p_a_ba, consistent, and what
+    each cost (tokens_in, tokens_out, seconds)."""
     rows = [
         {
             "pair_id": j.pair_id,
@@ -54,10 +56,13 @@ def judgments_to_frame(judgments: Sequence[Judgment]) -> pd.DataFrame:
             "p_a_ab": np.nan if j.p_a_ab is None else float(j.p_a_ab),
             "p_a_ba": np.nan if j.p_a_ba is None else float(j.p_a_ba),
             "consistent": np.nan if j.consistent is None else bool(j.consistent),
+            "tokens_in": j.tokens_in,
+            "tokens_out": j.tokens_out,
+            "seconds": j.seconds,
         }
         for j in judgments
     ]
-    columns = ["pair_id", "judge", "verdict", "p_a", "p_a_ab", "p_a_ba", "consistent"]
+    columns = ["pair_id", "judge", "verdict", "p_a", "p_a_ab", "p_a_ba", "consistent", *COST_COLUMNS]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -2,9 +2,11 @@
 import streamlit as st
 
 from core import charts
+from core.audit.cost import cost_sentence, cost_table
 from core.auditing import breakdown_table, findings, summary_table
 from core.spotcheck import active_estimate
 from dashboard import state
+from dashboard.cost_inputs import price_inputs
 
 st.title("Agreement & bias")
 source, reports = state.source_reports()
@@ -30,3 +32,10 @@ by_category = reports[focus].get("by_category")
 if by_category:
     st.subheader("By category")
     st.dataframe(breakdown_table(by_category), hide_index=True)
+
+st.subheader("What the labels cost")
+costs = state.source_costs(source, price_inputs("cost_"))
+if focus in costs:
+    st.markdown(cost_sentence(focus, costs[focus]))
+st.dataframe(cost_table(costs), hide_index=True)
+st.plotly_chart(charts.cost_figure(costs))

@@ -4,13 +4,17 @@ import streamlit as st
 from core.auditing import disagreements, findings
 from core.report_html import build_report_html
 from dashboard import state
+from dashboard.cost_inputs import price_inputs
 
 st.title("Report for stakeholders")
 source, reports = state.source_reports()
 focus = st.selectbox("Judge", list(reports), key="report_focus")
 st.markdown("\n".join(f"- {s}" for s in findings(reports[focus], baselines=reports)))
+with st.expander("Prices for the cost section"):
+    prices = price_inputs("cost_report_")
 if st.button("Build HTML report", key="build_report", type="primary"):
     html = build_report_html(reports, source=source, focus=focus,
-                             examples=disagreements(state.get_store(), source, focus))
+                             examples=disagreements(state.get_store(), source, focus),
+                             costs=state.source_costs(source, prices))
     st.download_button("Download report.html", html.encode("utf-8"), file_name=f"judge-audit-{focus}.html",
                        mime="text/html", key="dl_report")
