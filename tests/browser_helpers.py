@@ -149,12 +149,14 @@ def screenshot(page, path: Path) -> None:
     page.set_viewport_size({"width": WIDTH, "height": 900})
 
 
-def wait_for_charts(page, count: int, *, drawn: bool = False) -> None:
-    """Wait for ``count`` plotly charts that hold traces (with ``drawn``, markers or bars in their SVG too)."""
-    page.wait_for_function("""([count, drawn]) => {
+def wait_for_charts(page, count: int, *, drawn: bool | int = False) -> None:
+    """Wait for ``count`` plotly charts that hold traces (with ``drawn``, markers or bars in their SVG
+    too: in every chart, or with an int, in that many first charts)."""
+    first = count if drawn is True else int(drawn)
+    page.wait_for_function("""([count, first]) => {
         const divs = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot');
-        return divs.length === count && Array.from(divs).every(div => (div.data || []).length > 0
-            && (!drawn || div.querySelectorAll('.point').length > 0)); }""", arg=[count, drawn])
+        return divs.length === count && Array.from(divs).every((div, i) => (div.data || []).length > 0
+            && (i >= first || div.querySelectorAll('.point').length > 0)); }""", arg=[count, first])
 
 
 def drawn_points(page) -> list[int]:

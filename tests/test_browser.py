@@ -149,7 +149,7 @@ def show_agreement_on_sample(page) -> None:
 
     choose(page, "Pairs", "dataset:sample")
     expect(page.get_by_test_id("stMetricValue")).to_have_text("60")
-    wait_for_charts(page, 6)
+    wait_for_charts(page, 6 + 1)  # six audit charts and the cost chart
     screenshot(page, SHOTS / "agreement.png")
 
 
@@ -179,7 +179,8 @@ def build_report(page) -> None:
 
 
 def watch_the_run(page, store: Store, run_id: str) -> None:
-    """The monitor polls the store: wait for the run to end there, then for its four charts to hold points."""
+    """The monitor polls the store: wait for the run to end there, then for its four training charts to
+    hold points and the verbosity panel's three charts to appear."""
     from playwright.sync_api import expect
 
     open_page(page, "Training monitor", "Training monitor")
@@ -189,8 +190,11 @@ def watch_the_run(page, store: Store, run_id: str) -> None:
     run = store.get_run(run_id)
     log = store.path.parent / "runs" / run_id / "worker.log"
     assert run["status"] == "succeeded", f"{run['error']}\n{log.read_text()[-3000:] if log.exists() else 'no log'}"
-    wait_for_charts(page, 4, drawn=True)
+    # PPO reward, KL/entropy and length: 2 updates each; RM: 1 epoch. Then the verbosity panel's three:
+    # its correlations may hold no point (a tiny policy's rollouts can all be equally long)
+    wait_for_charts(page, 4 + 3, drawn=4)
+    expect(page.get_by_role("heading", name="Verbosity gaming and over-optimisation")).to_be_visible()
     wait_idle(page)
-    points = drawn_points(page)  # PPO reward, KL/entropy and length: 2 updates each; RM: 1 epoch
-    assert len(points) == 4 and all(n > 0 for n in points), points
+    points = drawn_points(page)
+    assert len(points) == 7 and all(n > 0 for n in points[:4]), points
     screenshot(page, SHOTS / "training-monitor.png")

@@ -86,7 +86,27 @@ def test_agreement_page_counts_a_new_label(store_path):
     at.selectbox(key="audit_focus").set_value("longest").run()
     assert at.metric[0].value == "61"
     assert any("Length: it preferred the longer answer 100%" in m.value for m in at.markdown)
-    assert len(at.get("plotly_chart")) == 6
+    assert len(at.get("plotly_chart")) == 7  # six of the audit, one of the cost
+
+
+def test_agreement_page_prices_the_labels(store_path):
+    from core.schema import Judgment, Preference
+    from core.workspace import ensure_sample_workspace
+
+    store = Store(store_path)
+    ensure_sample_workspace(store)
+    store.add_judgments([Judgment(i, "api", Preference.A, 0.9, 0.9, 0.9, True, tokens_in=500, tokens_out=5,
+                                  seconds=1.5) for i in store.audit_rows("dataset:sample")["pair_id"]])
+    at = page("audit").run()
+    at.selectbox(key="audit_focus").set_value("api").run()
+    table = at.dataframe[-1].value.set_index("judge")
+    assert table.loc["api", "$ / 1k labels"] == 0 and table.loc["api", "human $ / 1k labels"] == 670
+    at.number_input(key="cost_price_in").set_value(1.0).run()
+    at.number_input(key="cost_human_label").set_value(1.0).run()
+    assert not at.exception
+    table = at.dataframe[-1].value.set_index("judge")
+    assert table.loc["api", "$ / 1k labels"] == 500 and table.loc["api", "human $ / 1k labels"] == 1000
+    assert any("1,000 labels from api took 25 min of compute and cost $500.00" in m.value for m in at.markdown)
 
 
 def test_runs_form_refuses_bad_input_and_records_nothing(store_path, tmp_path):
@@ -131,6 +151,33 @@ def test_monitor_draws_curves_and_reads_length(store_path):
     assert "from 20 to 45 tokens (+125%)" in at.warning[0].value
     assert not at.get("help")  # no stray Streamlit "magic" output on the page
     assert len(at.get("plotly_chart")) == 4
+    assert "Verbosity gaming and over-optimisation" in [h.value for h in at.subheader]
+    assert "No verbosity-gaming metrics for this run yet" in at.info[-1].value
+
+
+def test_monitor_shows_gaming_flags_their_samples_as_plain_text_and_the_thresholds(store_path):
+    from core.gaming.monitor import FLAGS
+    from core.gaming.panel import FLAG_COLUMNS
+    from tests.gaming_helpers import EVIL, gaming_run, quiet_run
+
+    store = Store(store_path)
+    gamed, quiet = gaming_run(store, monitor={"corr_threshold": 0.3}), quiet_run(store)
+    at = page("monitor").run()
+    at.selectbox(key="monitor_run").set_value(gamed).run()
+    assert not at.exception and not at.get("help")
+    assert "Reward-gaming flags fired: reward_length_correlation" in at.warning[-1].value
+    assert "Length explains 100% of the reward gain" in at.info[-1].value
+    flags, samples, thresholds = (d.value for d in at.dataframe)
+    assert list(flags.columns) == FLAG_COLUMNS and set(flags["flag"]) == set(FLAGS)
+    assert samples["response"].str.startswith(EVIL).all()
+    assert not any(EVIL in m.value for m in at.markdown)  # model text only inside the dataframe
+    assert dict(zip(thresholds["setting"], thresholds["value"]))["corr_threshold"] == "0.3"
+    assert any("docs/verbosity.md" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 4 + 3
+    at.selectbox(key="monitor_run").set_value(quiet).run()
+    assert not any("flags fired" in w.value for w in at.warning)
+    assert "No flag has fired." in [c.value for c in at.caption]
+    assert len(at.dataframe) == 1  # the thresholds only
 
 
 def test_data_page_imports_good_pairs_and_refuses_bad_ones(store_path):
@@ -169,6 +216,30 @@ def test_pages_import_no_torch_or_trl(tmp_path):
         "print(sorted(m for m in ('torch', 'trl', 'transformers') if m in sys.modules))\n"
     )
     env = {**__import__("os").environ, "RLAIF_AUDIT_STORE": str(tmp_path / "store.sqlite")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_monitor_gaming_panel_imports_no_torch_or_trl(tmp_path):
+    """The verbosity panel, flags and all, renders in a fresh process without torch, trl or transformers."""
+    import subprocess
+    import sys
+
+    from tests.gaming_helpers import gaming_run
+
+    store_path = tmp_path / "store.sqlite"
+    run_id = gaming_run(Store(store_path))
+    code = (
+        "import sys\nfrom streamlit.testing.v1 import AppTest\n"
+        "at = AppTest.from_file('dashboard/pages/monitor.py', default_timeout=120).run()\n"
+        f"at.selectbox(key='monitor_run').set_value({run_id!r}).run()\n"
+        "assert not at.exception, at.exception\n"
+        "assert any('flags fired' in w.value for w in at.warning), [w.value for w in at.warning]\n"
+        "print(sorted(m for m in ('torch', 'trl', 'transformers') if m in sys.modules))\n"
+    )
+    env = {**__import__("os").environ, "RLAIF_AUDIT_STORE": str(store_path)}
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -79,3 +79,20 @@ def test_bad_config_fails_cleanly_without_a_run(tmp_path):
                            str(tmp_path / "s.sqlite")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "ppo.kl_coeff" in proc.stderr
     assert Store(tmp_path / "s.sqlite").list_runs().empty
+
+
+def test_monitor_panel_reads_what_the_run_wrote(tiny_run):
+    from core.gaming import charts as gaming_charts
+    from core.gaming.panel import gaming_panel
+
+    store, run_id, _ = tiny_run
+    g = gaming_panel(store, run_id)
+    assert g.steps.groupby("round")["step"].apply(list).to_dict() == {0: [1, 2], 1: [1, 2]}
+    assert g.steps[["mean_tokens", "median_tokens", "reward", "reward_gain", "flat_tolerance"]].notna().all().all()
+    assert sorted(store.artifact_paths(run_id, "gaming_flags")) == [0, 1]
+    assert g.flags.empty and g.warning is None  # 2 updates per round: fewer than min_steps
+    audited = store.metrics_frame(run_id, stage="ppo").query("key == 'overopt/n_pairs'")
+    assert audited[["round", "step"]].values.tolist() == [[0, 2], [1, 2]]  # eval_every 4: at the last update
+    assert not g.empty and g.reading.startswith("Round 1, step 2: ")
+    for fig in (gaming_charts.length_figure(g.steps), gaming_charts.overopt_figure(g.overopt)):
+        assert fig.data

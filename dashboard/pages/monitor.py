@@ -1,7 +1,10 @@
-"""Training monitor: reward, KL, entropy and length during PPO; RM loss and accuracy. Live."""
+"""Training monitor: reward, KL, entropy and length during PPO; RM loss and accuracy; verbosity gaming
+and over-optimisation (flags, flagged samples, proxy reward vs audited win rate). Live."""
 import streamlit as st
 
 from core import charts, monitor
+from core.gaming import charts as gaming_charts
+from core.gaming import panel
 from dashboard import state
 
 st.title("Training monitor")
@@ -31,6 +34,33 @@ def curves():
     if not rm.empty:
         st.subheader("Reward model accuracy (held out: against the judge; human: against people)")
         st.dataframe(rm, hide_index=True)
+    gaming_panel()
+
+
+def gaming_panel():
+    st.subheader("Verbosity gaming and over-optimisation")
+    g = panel.gaming_panel(store, run_id)
+    if g.empty:
+        st.info("No verbosity-gaming metrics for this run yet: they appear from its first PPO update.")
+        return
+    if g.warning:
+        st.warning(g.warning)
+    if g.reading:
+        st.info(g.reading)
+    if g.flags.empty:
+        st.caption("No flag has fired.")
+    else:
+        st.dataframe(g.flags, hide_index=True)
+    st.plotly_chart(gaming_charts.length_figure(g.steps), key="gaming_length")
+    st.plotly_chart(gaming_charts.correlation_figure(g.steps, corr_threshold=g.config.corr_threshold,
+                                                     share_threshold=g.config.explained_share_threshold),
+                    key="gaming_corr")
+    st.plotly_chart(gaming_charts.overopt_figure(g.overopt), key="gaming_overopt")
+    if not g.samples.empty:
+        st.markdown("**Flagged samples**: the longest rollouts of each update a flag fired at.")
+        st.dataframe(g.samples, hide_index=True)
+    st.markdown("**Thresholds in use** (the run's `monitor:` section; definitions in `docs/verbosity.md`)")
+    st.dataframe(g.thresholds, hide_index=True)
 
 
 curves()
