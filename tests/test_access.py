@@ -114,6 +114,17 @@ def test_with_the_password_start_resume_cancel_and_delete_work(guarded_store, tm
     assert not (guarded_store.path.parent / "runs" / run_id).exists()
 
 
+def test_uploads_on_the_data_page_need_the_password_too(guarded_store):
+    at = AppTest.from_file(str(ROOT / "dashboard" / "pages" / "data.py"), default_timeout=60).run()
+    assert not at.exception
+    assert not at.get("file_uploader") and not [b for b in at.button if b.key in ("import_pairs", "save_prompts")]
+    assert [d.label for d in at.get("download_button")]  # downloading needs no password
+    at.text_input(key=PASSWORD_KEY).input("guess").run()
+    assert "Wrong password." in [e.value for e in at.error] and not at.get("file_uploader")
+    at.text_input(key=PASSWORD_KEY).input(PASSWORD).run()
+    assert len(at.get("file_uploader")) == 2
+
+
 def test_delete_run_removes_every_row_of_the_run_and_nothing_else(store):
     from core.runs.worker import delete_run
 

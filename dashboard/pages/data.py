@@ -7,39 +7,41 @@ from dashboard import state
 
 st.title("Data")
 store = state.get_store()
-st.subheader("Upload human-labelled pairs")
-st.caption("Formats (docs/formats.md): pairs JSONL (id, prompt, response_a, response_b, human_preferred), TRL "
-           "preference data, HH-RLHF transcripts, or any CSV/JSONL with a column mapping. The whole file is checked "
-           "first; a bad line stops the import and nothing is stored.")
-fmt = st.selectbox("Format", ["pairs", "trl", "hh-rlhf", "mapped"], key="pairs_format")
-mapping = st.text_input("Column mapping (mapped only), e.g. prompt=question,response_a=left,response_b=right,"
-                        "human=winner", key="pairs_mapping") if fmt == "mapped" else None
-pairs_file = st.file_uploader("Pairs file", type=["jsonl", "json", "csv", "tsv", "parquet"], key="pairs_upload")
-dataset = st.text_input("Dataset name", "uploaded", key="pairs_dataset")
-if pairs_file is not None and st.button("Import pairs", key="import_pairs"):
-    try:
-        n = exports.import_uploaded_pairs(store, pairs_file.getvalue(), filename=pairs_file.name, dataset=dataset,
-                                          fmt=fmt, mapping=mapping)
-    except ValueError as exc:
-        st.error(f"Nothing imported. {exc}")
-    else:
-        st.success(f"Imported {n} pairs into dataset:{dataset}.")
+may_upload = state.access_controls("upload pairs or prompts")  # uploads change what everyone audits
+if may_upload:
+    st.subheader("Upload human-labelled pairs")
+    st.caption("Formats (docs/formats.md): pairs JSONL (id, prompt, response_a, response_b, human_preferred), TRL "
+               "preference data, HH-RLHF transcripts, or any CSV/JSONL with a column mapping. The whole file is checked "
+               "first; a bad line stops the import and nothing is stored.")
+    fmt = st.selectbox("Format", ["pairs", "trl", "hh-rlhf", "mapped"], key="pairs_format")
+    mapping = st.text_input("Column mapping (mapped only), e.g. prompt=question,response_a=left,response_b=right,"
+                            "human=winner", key="pairs_mapping") if fmt == "mapped" else None
+    pairs_file = st.file_uploader("Pairs file", type=["jsonl", "json", "csv", "tsv", "parquet"], key="pairs_upload")
+    dataset = st.text_input("Dataset name", "uploaded", key="pairs_dataset")
+    if pairs_file is not None and st.button("Import pairs", key="import_pairs"):
+        try:
+            n = exports.import_uploaded_pairs(store, pairs_file.getvalue(), filename=pairs_file.name, dataset=dataset,
+                                              fmt=fmt, mapping=mapping)
+        except ValueError as exc:
+            st.error(f"Nothing imported. {exc}")
+        else:
+            st.success(f"Imported {n} pairs into dataset:{dataset}.")
 
-st.subheader("Upload prompts (JSONL or CSV)")
-prompts_file = st.file_uploader("Prompts file", type=["jsonl", "csv"], key="prompts_upload")
-if prompts_file is not None and st.button("Save prompts", key="save_prompts"):
-    try:
-        path, n = exports.save_uploaded_prompts(prompts_file.getvalue(), filename=prompts_file.name,
-                                                folder=default_store_path().parent / "uploads")
-    except ValueError as exc:
-        st.error(f"Not saved. {exc}")
-    else:
-        st.success(f"{n} prompts saved to {path}: use this path in the Runs form.")
+    st.subheader("Upload prompts (JSONL or CSV)")
+    prompts_file = st.file_uploader("Prompts file", type=["jsonl", "csv"], key="prompts_upload")
+    if prompts_file is not None and st.button("Save prompts", key="save_prompts"):
+        try:
+            path, n = exports.save_uploaded_prompts(prompts_file.getvalue(), filename=prompts_file.name,
+                                                    folder=default_store_path().parent / "uploads")
+        except ValueError as exc:
+            st.error(f"Not saved. {exc}")
+        else:
+            st.success(f"{n} prompts saved to {path}: use this path in the Runs form.")
 
 st.subheader("Download")
 source = state.pick_source("Pairs to export")
 if source:
-    judges = sorted(store.source_judgments(source)["judge"].unique())
+    judges = store.source_judges(source)
     judge = st.selectbox("Chosen side follows the judge", judges, key="export_judge") if judges else None
     if judge:
         st.download_button("Preference dataset (TRL JSONL)", exports.preference_jsonl(store, source, judge),
