@@ -167,7 +167,7 @@ def breakdown(store) -> list[tuple[str, float, float]]:
     rows: list = []
     with timed(rows, "SQL   source_names (the source list)"):
         store.source_names()
-    with timed(rows, "SQL   source_version (trigger-kept counters)"):
+    with timed(rows, "SQL   source_version (change counters)"):
         store.source_version(SOURCE)
     with timed(rows, "SQL   audit_snapshot (kept in the store: pairs, verdicts, label costs)"):
         judged = read_judged(store, SOURCE)

@@ -103,6 +103,17 @@ def test_a_source_version_moves_with_its_own_writes_only(store):
     store.set_human_label("one/0", "ann", "B")  # the same label again, changed: an update counts
     assert store.source_version("dataset:one")[3] > one[3]
     assert store.source_version("dataset:none") == (one[0], 0, 0, 0)
+    before = store.source_version("dataset:one")
+    store.delete_human_label("one/0", "ann")  # the Spot-check page's undo
+    assert store.source_version("dataset:one")[3] > before[3]
+    run_id = store.create_run({"name": "r"}, name="r")
+    store.add_pairs(_pairs("r", 2), run_id=run_id)
+    assert store.source_version(f"run:{run_id}")[1] > 0 and store.source_version("dataset:one")[1:3] == before[1:3]
+    store.add_pairs([ResponsePair("one/2", "moved", "x", "yy")], run_id=run_id)  # a pair taken from a dataset
+    assert store.source_version("dataset:one")[1] > before[1]
+    everything = store.data_version()
+    store.delete_run(run_id)
+    assert store.data_version()[1] > everything[1] and store.source_version(f"run:{run_id}")[1:] == (0, 0, 0)
     assert Store(store.path).data_version()[0] == one[0] != Store(store.path.with_name("other.sqlite")).data_version()[0]
 
 
