@@ -118,6 +118,7 @@ def test_uploads_on_the_data_page_need_the_password_too(guarded_store):
     at = AppTest.from_file(str(ROOT / "dashboard" / "pages" / "data.py"), default_timeout=60).run()
     assert not at.exception
     assert not at.get("file_uploader") and not [b for b in at.button if b.key in ("import_pairs", "save_prompts")]
+    at.button(key="build_downloads").click().run()
     assert [d.label for d in at.get("download_button")]  # downloading needs no password
     at.text_input(key=PASSWORD_KEY).input("guess").run()
     assert "Wrong password." in [e.value for e in at.error] and not at.get("file_uploader")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -166,6 +167,16 @@ def import_pairs_on_data_page(page, tmp_path) -> None:
     page.get_by_role("button", name="Import pairs").click()
     expect(page.get_by_text("Imported 3 pairs into dataset:uploaded.")).to_be_visible()
     screenshot(page, SHOTS / "data.png")
+    box = page.get_by_role("combobox", name="Pairs to export", exact=True)
+    box.click()
+    page.keyboard.type("uploaded")  # type to filter, then pick: a click alone did not open this list
+    page.get_by_role("option", name="dataset:uploaded", exact=True).click()
+    expect(box).to_have_value("dataset:uploaded", timeout=SLOW)
+    page.get_by_role("button", name="Build the files for download").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Human labels (CSV)").click()
+    labels = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "Name a prime above 20." in labels and labels.count("\n") >= 4, labels[:500]
 
 
 def build_report(page) -> None:

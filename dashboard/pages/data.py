@@ -43,8 +43,12 @@ source = state.pick_source("Pairs to export")
 if source:
     judges = store.source_judges(source)
     judge = st.selectbox("Chosen side follows the judge", judges, key="export_judge") if judges else None
-    if judge:
-        st.download_button("Preference dataset (TRL JSONL)", exports.preference_jsonl(store, source, judge),
-                           file_name="preferences.jsonl", mime="application/jsonl", key="dl_prefs")
-    st.download_button("Human labels (CSV)", exports.human_labels_csv(store, source), file_name="human_labels.csv",
-                       mime="text/csv", key="dl_labels")
+    # built on request, not on every render: at 100,000 pairs the files take seconds to write
+    if st.button("Build the files for download", key="build_downloads"):
+        with st.spinner("Building the files…"):
+            if judge:
+                st.download_button("Preference dataset (TRL JSONL)", exports.preference_jsonl(store, source, judge),
+                                   file_name="preferences.jsonl", mime="application/jsonl", key="dl_prefs",
+                                   on_click="ignore")
+            st.download_button("Human labels (CSV)", exports.human_labels_csv(store, source),
+                               file_name="human_labels.csv", mime="text/csv", key="dl_labels", on_click="ignore")
