@@ -1,18 +1,19 @@
 """Fast local judging against generate-and-parse, on the same model and the same human-labelled pairs.
 
 Both judges see every pair in both orders. The fast judge (``core/judges/local.py``) reads
-P(A)/P(B) or a per-response Yes/No score from batched forward passes that share the
-prompt prefix, and generates no text; the generate-and-parse judge
+P(A)/P(B) or a per-response Yes/No score from a few packed forward passes over the prompts'
+shared prefix tree, and generates no text; the generate-and-parse judge
 (``core/judges/generate_parse.py``) generates its answer greedily and parses "A" or "B".
 Prints pairs per second for both, their ratio, and agreement with the human label (ties in
 the human label are left out; a TIE or INVALID verdict counts as a miss).
 
-    python benchmarks/bench_local_judge.py [--n 48] [--fast-methods letters,pointwise]
+    python benchmarks/bench_local_judge.py [--n 48] [--threads 1] [--fast-methods letters,pointwise]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -62,7 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=48, help="pairs with a human winner (PandaLM test set)")
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--fast-methods", default="pointwise,letters")
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=1,
+                    help="generate-and-parse (and fast likelihood): prompts per call. 1 is its fastest on a CPU: "
+                         "a left-padded batch computes the padding, under a masked (not causal) attention kernel")
+    ap.add_argument("--pass-tokens", type=int, default=2048, help="fast judge: tokens per packed forward pass")
     ap.add_argument("--max-new-tokens", type=int, default=4, help="generate-and-parse: longest answer")
     ap.add_argument("--max-response-chars", type=int, default=1500)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -79,13 +83,17 @@ def main(argv: list[str] | None = None) -> None:
     model, tokenizer = load_policy(path), load_tokenizer(path)
     principles = read_principles(PRINCIPLES)
     pairs, labels = load_pairs(args.data, args.n)
+    load_before = os.getloadavg()[0]
     common = {"batch_size": args.batch_size, "max_response_chars": args.max_response_chars}
     slow = measure(GenerateParseJudge(model, tokenizer, principles, name="generate-and-parse",
                                       max_new_tokens=args.max_new_tokens, **common), pairs, labels)
-    rows = [slow] + [measure(LocalJudge(model, tokenizer, principles, method=m, name=f"fast-{m}", **common),
-                             pairs, labels) for m in args.fast_methods.split(",")]
+    rows = [slow] + [measure(LocalJudge(model, tokenizer, principles, method=m, name=f"fast-{m}",
+                                        pass_tokens=args.pass_tokens, **common), pairs, labels)
+                     for m in args.fast_methods.split(",")]
     print(f"model {args.model}, {len(pairs)} pairs with a human winner from {args.data.name}, both orders, "
-          f"batch {args.batch_size}, {torch.get_num_threads()} CPU threads")
+          f"generate batch {args.batch_size}, fast passes of {args.pass_tokens} tokens, "
+          f"{torch.get_num_threads()} CPU threads; load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after")
     print(f"{'judge':20} {'pairs/s':>8} {'wall_s':>7} {'cpu_s':>7} {'agree':>6} {'decided':>7} {'consist':>7} "
           f"{'tok_in':>7}")
     for r in rows:

@@ -65,7 +65,8 @@ class JudgeConfig:
     method: str = field(default="letters", metadata={"help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py; 'generate' is core/judges/generate_parse.py). 'openai' reads letters only."})
     principles: str = field(default="constitution.txt", metadata={"help": "Text file of principles the judge is shown."})
     tie_margin: float = field(default=0.0, metadata={"help": "Verdict is TIE when |P(A better) - 0.5| <= this."})
-    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
+    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass (local methods 'likelihood' and 'generate')."})
+    pass_tokens: int = field(default=2048, metadata={"help": "Local methods 'letters' and 'pointwise': tokens per forward pass, packed from the prompts' shared prefix tree."})
     max_response_chars: int = field(default=1500, metadata={"help": "Responses are cut to this many characters before judging."})
     seed: int = field(default=0, metadata={"help": "Seed for the 'random' backend."})
     base_url: str = field(default="", metadata={"help": "'openai': the server's base URL, e.g. http://127.0.0.1:8000/v1."})
@@ -84,6 +85,7 @@ class JudgeConfig:
         _check(self.method in JUDGE_METHODS, "judge.method", self.method, f"must be one of {JUDGE_METHODS}")
         _check(0 <= self.tie_margin < 0.5, "judge.tie_margin", self.tie_margin, "must be in [0, 0.5)")
         _check(self.batch_size >= 1, "judge.batch_size", self.batch_size, "must be >= 1")
+        _check(self.pass_tokens >= 1, "judge.pass_tokens", self.pass_tokens, "must be >= 1")
         _check(self.concurrency >= 1, "judge.concurrency", self.concurrency, "must be >= 1")
         _check(self.backend != "openai" or bool(self.base_url), "judge.base_url", self.base_url,
                "is required for backend 'openai'")

@@ -12,7 +12,8 @@ from core.config import JudgeConfig
 from core.judges import judge_pairs, make_judge
 from core.judges.base import JudgeItem
 from core.judges.generate_parse import GenerateParseJudge
-from core.judges.local import LocalJudge, prefix_groups, read_principles, shared_prefix_length
+from core.judges.local import LocalJudge, read_principles, shared_prefix_length
+from core.judges.prefix_tree import pack_segments, prefix_tree, tree_attention
 from core.schema import Preference, ResponsePair
 
 from conftest import ROOT
@@ -41,10 +42,12 @@ def plain_next_token_probs(model, text_ids):
         return torch.softmax(model(input_ids=torch.tensor([text_ids])).logits[0, -1].float(), dim=-1)
 
 
-@pytest.mark.parametrize("method", ["letters", "pointwise"])
-def test_shared_prefixes_give_the_answers_of_plain_forward_passes(method, local_parts, principles_file):
+@pytest.mark.parametrize(("method", "pass_tokens"), [("letters", 1024), ("pointwise", 1024), ("pointwise", 40)])
+def test_shared_prefixes_give_the_answers_of_plain_forward_passes(method, pass_tokens, local_parts,
+                                                                  principles_file):
     model, tokenizer = local_parts
-    judge = LocalJudge(model, tokenizer, read_principles(principles_file), method=method, batch_size=3)
+    judge = LocalJudge(model, tokenizer, read_principles(principles_file), method=method, batch_size=3,
+                       pass_tokens=pass_tokens)  # 40 tokens: questions split between passes
     texts = [judge._chat(f"{read_principles(principles_file)}\n\nQuestion: {q}\n\nAnswer: {a}")
              for q in QUESTIONS for a in ANSWERS] + [judge._chat("Hi?")]
     got = {i: probs for i, probs, _, _ in judge._next_token_probs(texts, None)}
@@ -72,15 +75,25 @@ def test_both_orders_of_many_pairs_take_few_forward_passes_and_no_generation(loc
     assert len(calls) <= 1 + 2 * len(QUESTIONS) + 1
 
 
-def test_prefix_groups_cover_every_text_once():
-    seqs = [[1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 7], [1, 2, 9], [1, 2, 3, 4, 8], [1, 2, 9, 9]]
+def test_prefix_tree_packs_every_text_once_and_lets_each_token_see_only_its_own_text():
+    seqs = [[1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 7], [1, 2, 9], [1, 2, 3, 4, 8], [1, 2, 9, 9], [1, 2, 3, 4, 5, 6]]
     n_all = shared_prefix_length(seqs)
-    assert n_all == 2
-    groups = prefix_groups(seqs, n_all, min_gain=2)
-    assert sorted(i for members, _ in groups for i in members) == list(range(len(seqs)))
-    assert ([0, 1, 3], 4) in [(sorted(m), n) for m, n in groups]
-    assert all(n < min(len(seqs[i]) for i in members) for members, n in groups)  # each row keeps a token
-    assert shared_prefix_length([[5, 6]]) == 1 and shared_prefix_length([]) == 0
+    assert n_all == 2 and shared_prefix_length([[5, 6]]) == 1 and shared_prefix_length([]) == 0
+    segments = prefix_tree(seqs, n_all)
+    assert sum(len(s.tokens) for s in segments) == 8  # 3 4 | 5 | 6 | 7 | 8 | 9 | 9: shared stretches once
+    assert sorted(i for s in segments for i in s.ends) == list(range(len(seqs)))
+    for budget in (100, 3):
+        passes = pack_segments(segments, budget)
+        assert {i for p in passes for s in p for i in segments[s].ends} == set(range(len(seqs)))
+        for pass_ids in passes:
+            ids, positions, blocks, last = tree_attention(segments, pass_ids, n_all)
+            tokens = seqs[0][:n_all] + ids[0].tolist()  # what a key index stands for
+            for s, (q0, q1, keys, mask) in zip(pass_ids, blocks):
+                assert q0 <= last[s] == q1 - 1
+                for i in segments[s].ends:  # the last token sees exactly its own text, in order
+                    assert [tokens[k] for k in keys[mask[-1]].tolist()] == seqs[i]
+                    assert positions[0, last[s]] == len(seqs[i]) - 1
+    assert len(pack_segments(segments, 3)) > len(pack_segments(segments, 100)) == 1
 
 
 def test_generate_and_parse_judge_reads_only_plain_letters(local_parts, principles_file):

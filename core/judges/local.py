@@ -1,4 +1,4 @@
-"""A judge on a local causal LM, reading token probabilities in batched forward passes.
+"""A judge on a local causal LM, reading token probabilities from forward passes.
 
 Methods (``JudgeConfig.method``):
 
@@ -7,11 +7,13 @@ Methods (``JudgeConfig.method``):
   two-order un-swapping in ``judges.base`` exposes that as inconsistency.
 - ``pointwise``: each response is shown alone with the principles and the model is asked
   "Yes or No"; P(first better) = sigmoid(logit P(Yes | first) - logit P(Yes | second)).
-  Each (prompt, response) is scored once, so both orders cost one pass per response.
+  Each (prompt, response) is scored once, so both orders share its score.
 - ``likelihood``: each response is scored by its mean token log-probability given the
   principles and prompt; P(first better) = sigmoid(mean-logprob difference * 4).
 
-No text is generated for a verdict. The method measured best on real human labels is the
+No text is generated for a verdict. ``letters`` and ``pointwise`` merge their prompts into a
+prefix tree and run it in a few packed passes (``core/judges/prefix_tree.py``); ``likelihood``
+runs left-padded batches of ``batch_size``. The method measured best on real human labels is the
 default (see README, "The default judge").
 """
 from __future__ import annotations
@@ -19,9 +21,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from core.judges.base import Judge, JudgeItem
+from core.judges.prefix_tree import pack_segments, prefix_tree, tree_attention, tree_attention_forward
 from core.schema import OrderReading
 from core.textfiles import read_utf8
 
@@ -35,7 +39,7 @@ _POINTWISE_TEMPLATE = (
     "Does this response follow the principles well? Answer Yes or No."
 )
 _LIKELIHOOD_SCALE = 4.0  # logistic scale on the mean-logprob difference (nats per token)
-_MIN_GROUP_PREFIX = 16  # tokens a group must share past the common prefix to get its own KV cache
+_TREE_ATTENTION = "rlaif-audit-tree"  # the name tree_attention_forward is registered under
 
 
 def read_principles(path: str | Path) -> str:
@@ -54,12 +58,13 @@ def read_principles(path: str | Path) -> str:
 
 class LocalJudge(Judge):
     def __init__(self, model, tokenizer, principles: str, *, method: str = "letters", name: str = "",
-                 batch_size: int = 8, max_response_chars: int = 1500):
+                 batch_size: int = 8, max_response_chars: int = 1500, pass_tokens: int = 2048):
         if method not in ("letters", "pointwise", "likelihood"):
             raise ValueError(f"unknown local judge method {method!r}")
         self.model, self.tokenizer = model.eval(), tokenizer
         self.principles, self.method = principles, method
         self.batch_size, self.max_response_chars = batch_size, max_response_chars
+        self.pass_tokens = pass_tokens  # letters/pointwise: tokens packed into one forward pass
         self.name = name or f"local-{method}"
         self._a_ids = _variant_ids(tokenizer, "A")
         self._b_ids = _variant_ids(tokenizer, "B")
@@ -74,7 +79,7 @@ class LocalJudge(Judge):
         model_name = cfg.model if cfg.model in ("smollm2-135m", "tiny") else Path(cfg.model).name
         return cls(load_policy(path), load_tokenizer(path), read_principles(cfg.principles), method=cfg.method,
                    name=f"{model_name}-{cfg.method}", batch_size=cfg.batch_size,
-                   max_response_chars=cfg.max_response_chars)
+                   max_response_chars=cfg.max_response_chars, pass_tokens=cfg.pass_tokens)
 
     def read_orders(self, items: Sequence[JudgeItem], progress: Callable[[int], None] | None = None):
         if self.method == "letters":
@@ -124,68 +129,58 @@ class LocalJudge(Judge):
             progress(len(items))
         return out
 
-    # -- batched forward passes --------------------------------------------------------
+    # -- packed forward passes ---------------------------------------------------------
     def _next_token_probs(self, texts, progress):
-        """Yield (index, next-token probabilities, prompt tokens, seconds) per text, in batches.
+        """Yield (index, next-token probabilities, prompt tokens, seconds) per text.
 
-        Prefixes are computed once and their KV caches reused: the prefix all texts share
-        (chat header, principles), then the longer one a group of texts shares (the same
-        question, in both orders of a pair or for every response to it). Only the rest of
-        each text runs per row, right-padded, and only each row's last position goes through
-        the output head. Every text is charged its full length in tokens.
+        The prefix every text shares (chat header, principles) runs once and its KV cache is
+        reused. The rest is merged into a prefix tree (``core/judges/prefix_tree.py``) and
+        packed into passes of about ``pass_tokens`` tokens, so each stretch that texts share
+        (a question; in ``letters``, a response shown first) is computed once, with no padding
+        and no per-row copy of the cache. Only each text's last token goes through the output
+        head. Every text is charged its full length in tokens.
         """
-        import torch
-
         encoded = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        if not encoded:
+            return
         t0 = time.perf_counter()
         n_all = shared_prefix_length(encoded)
-        root = self._extend_cache(None, encoded[0][:n_all], 0) if n_all else None
-        overhead = (time.perf_counter() - t0) / max(1, len(texts))
-        for members, n_shared in prefix_groups(encoded, n_all, min_gain=_MIN_GROUP_PREFIX):
+        root = self._prefix_cache(encoded[0][:n_all]) if n_all else None
+        segments = prefix_tree(encoded, n_all)
+        overhead = (time.perf_counter() - t0) / len(texts)
+        read: set[int] = set()
+        for pass_ids in pack_segments(segments, self.pass_tokens):
             t0 = time.perf_counter()
-            cache = root if n_shared == n_all else self._extend_cache(root, encoded[members[0]][n_all:n_shared], n_all)
-            share = (time.perf_counter() - t0) / len(members) + overhead
-            for start in range(0, len(members), self.batch_size):
-                batch = members[start:start + self.batch_size]
-                t0 = time.perf_counter()
-                probs = torch.softmax(self._last_logits([encoded[i][n_shared:] for i in batch], cache, n_shared)
-                                      .float(), dim=-1)
-                secs = (time.perf_counter() - t0) / len(batch) + share
-                for row, i in enumerate(batch):
-                    yield i, probs[row], len(encoded[i]), secs
-                if progress:
-                    progress(len(batch))
+            ends = [(s, i) for s in pass_ids for i in segments[s].ends if i not in read]
+            probs, row_of = self._packed_probs(segments, pass_ids, root, n_all, [s for s, _ in ends])
+            secs = (time.perf_counter() - t0) / max(1, len(ends)) + overhead
+            for s, i in ends:
+                read.add(i)
+                yield i, probs[row_of[s]], len(encoded[i]), secs
+            if progress:
+                progress(len(ends))
 
-    def _extend_cache(self, cache, ids: list[int], start: int):
-        """A new KV cache: ``cache`` (None, or ``start`` tokens long) followed by ``ids``."""
+    def _prefix_cache(self, ids: list[int]):
+        import torch
+
+        with torch.inference_mode():
+            return self.model(input_ids=torch.tensor([ids]), use_cache=True).cache
+
+    def _packed_probs(self, segments, pass_ids, root, n_prefix: int, wanted: list[int]):
+        """Next-token probabilities after each ``wanted`` segment of one packed pass, and the
+        row of each segment in them."""
         import copy
 
         import torch
 
-        with torch.no_grad():
-            return self.model(input_ids=torch.tensor([ids]), position_ids=torch.arange(start, start + len(ids))[None],
-                              cache=copy.deepcopy(cache), use_cache=True).cache
-
-    def _last_logits(self, suffixes: list[list[int]], prefix, n_prefix: int):
-        """Logits after the last token of each suffix, continuing from the shared prefix cache."""
-        import copy
-
-        import torch
-
-        width, pad = max(len(s) for s in suffixes), self.tokenizer.pad_token_id
-        ids = torch.tensor([s + [pad] * (width - len(s)) for s in suffixes])
-        mask = torch.tensor([[1] * (n_prefix + len(s)) + [0] * (width - len(s)) for s in suffixes])
-        positions = torch.arange(n_prefix, n_prefix + width).expand(len(suffixes), -1)
-        last = [len(s) - 1 for s in suffixes]
-        keep = sorted(set(last))  # the output head runs only where a row ends
-        cache = None
-        if prefix is not None:
-            cache = copy.deepcopy(prefix)
-            cache.batch_repeat_interleave(len(suffixes))
-        with torch.no_grad():
-            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache,
-                                use_cache=prefix is not None, logits_to_keep=torch.tensor(keep)).logits
-        return logits[torch.arange(len(suffixes)), torch.tensor([keep.index(n) for n in last])]
+        ids, positions, blocks, last = tree_attention(segments, pass_ids, n_prefix)
+        keep = sorted({last[s] for s in wanted})  # the output head runs only where a text ends
+        with torch.inference_mode(), _tree_attention(self.model):
+            logits = self.model(input_ids=ids, position_ids=positions, cache=copy.deepcopy(root),
+                                use_cache=root is not None, logits_to_keep=torch.tensor(keep),
+                                tree_blocks=blocks).logits[0]
+            probs = torch.softmax(logits.float(), dim=-1)
+        return probs, {s: keep.index(last[s]) for s in wanted}
 
     def _mean_logprobs(self, keys):
         import torch
@@ -226,25 +221,19 @@ class LocalJudge(Judge):
         return text if len(text) <= self.max_response_chars else text[: self.max_response_chars] + " …"
 
 
-def prefix_groups(sequences: list[list[int]], n_all: int, *, min_gain: int) -> list[tuple[list[int], int]]:
-    """(indices, shared prefix length) groups: texts sharing at least ``min_gain`` tokens past
-    the common ``n_all`` form a group; the rest form one group at ``n_all``. Lengths ascend
-    within a group, so its batches carry little padding."""
-    order = sorted(range(len(sequences)), key=lambda i: sequences[i])  # shared prefixes end up adjacent
-    groups, loose, run = [], [], [order[0]] if order else []
-    for i in order[1:] + [None]:
-        if i is not None and shared_prefix_length([sequences[run[0]], sequences[i]]) >= n_all + min_gain:
-            run.append(i)
-            continue
-        if len(run) > 1:
-            shared = shared_prefix_length([sequences[j] for j in run])
-            groups.append((sorted(run, key=lambda j: len(sequences[j])), shared))
-        else:
-            loose.extend(run)
-        run = [i]
-    if loose:
-        groups.append((sorted(loose, key=lambda j: len(sequences[j])), n_all))
-    return groups
+@contextmanager
+def _tree_attention(model):
+    """Run ``model`` with ``tree_attention_forward`` while the block is open (the model may be
+    shared, e.g. with a generate-and-parse judge, so its own attention comes back after)."""
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(_TREE_ATTENTION, tree_attention_forward)
+    before = model.config._attn_implementation
+    model.config._attn_implementation = _TREE_ATTENTION
+    try:
+        yield
+    finally:
+        model.config._attn_implementation = before
 
 
 def shared_prefix_length(sequences: list[list[int]]) -> int:
