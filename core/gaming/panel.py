@@ -66,7 +66,8 @@ def gaming_panel(store: Store, run_id: str) -> GamingPanel:
     ppo = store.metrics_frame(run_id, stage="ppo")
     steps = gaming_frame(ppo)
     flags = read_flags(store, run_id)
-    over = overopt_frame(ppo, store.pairs_frame(dataset=f"ppo-eval/{run_id}"), store.human_labels_frame())
+    audited = store.pairs_frame(dataset=f"ppo-eval/{run_id}")
+    over = overopt_frame(ppo, audited, store.human_labels_frame(pair_ids=audited["pair_id"].tolist()))
     return GamingPanel(cfg, steps, flags_table(flags), flagged_samples(flags), over,
                        gaming_reading(steps, over, cfg), flags_warning(flags))
 

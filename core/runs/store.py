@@ -417,8 +417,11 @@ class Store:
         return df
 
     def human_labels_frame(self, *, pair_ids: Sequence[str] | None = None) -> pd.DataFrame:
-        df = self._frame("SELECT * FROM human_labels ORDER BY updated_at")
-        return df if pair_ids is None else df[df["pair_id"].isin(set(pair_ids))]
+        """Every human label (of ``pair_ids`` only, when given: read in SQL, not filtered after), oldest first."""
+        if pair_ids is None:
+            return self._frame("SELECT * FROM human_labels ORDER BY updated_at")
+        return self._frame("SELECT * FROM human_labels WHERE pair_id IN (SELECT value FROM json_each(?)) "
+                           "ORDER BY updated_at", (json.dumps(list(pair_ids)),))
 
     def metrics_frame(self, run_id: str, *, stage: str | None = None) -> pd.DataFrame:
         where, params = _where(run_id=run_id, stage=stage)
