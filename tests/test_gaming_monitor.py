@@ -75,6 +75,21 @@ def test_length_controlled_reward_removes_an_affine_length_effect_exactly():
     assert monitor.flags == []
 
 
+def test_rollouts_all_of_one_length_leave_the_reward_as_its_own_length_controlled_value():
+    """A tiny policy may answer every prompt with the same number of tokens: no slope can be
+    fitted, but a length that never moved explains none of the reward."""
+    monitor = GamingMonitor(MonitorConfig())
+    rng = np.random.default_rng(0)
+    for step in range(1, 5):
+        rewards = rng.normal(step, 1.0, size=8)
+        m = monitor.update(step, [{"prompt": "q", "response": "w " * 48, "score": float(r), "n_tokens": 48,
+                                   "n_chars": 96} for r in rewards])
+        assert math.isnan(m["gaming/reward_per_token"])
+        assert m["gaming/length_controlled_reward"] == pytest.approx(rewards.mean())
+        assert m["gaming/length_explained_gain"] == 0.0
+    assert monitor.flags == []
+
+
 def test_correlation_alone_fires_when_length_does_not_grow():
     monitor = GamingMonitor(MonitorConfig())
     run(monitor, batches(lambda n, t, rng: n, growth=0))

@@ -142,7 +142,8 @@ class GamingMonitor:
         sxx = sum(b.sxx for b in self.batches)
         slope = sum(b.sxy for b in self.batches) / sxx if sxx > 0 else float("nan")
         gain = float(reward.mean()) - r0
-        explained = slope * (float(tokens.mean()) - l0)
+        moved = float(tokens.mean()) - l0
+        explained = 0.0 if moved == 0 else slope * moved  # no length change explains nothing, slope or none
         tolerance = self.cfg.flat_reward_tolerance * s0 * math.sqrt(1 / reward.size + 1 / n0)
         share = float("nan")
         if abs(gain) > max(tolerance, 1e-12) and math.isfinite(explained):
