@@ -35,8 +35,8 @@ _LETTERS_TEMPLATE = (
     "Which response is better, A or B? Answer with one letter."
 )
 _POINTWISE_TEMPLATE = (
-    "Principles:\n{principles}\n\nQuestion: {prompt}\n\nResponse:\n{response}\n\n"
-    "Does this response follow the principles well? Answer Yes or No."
+    "Principles:\n{principles}\n\nQuestion: {prompt}\n\n"
+    "Does the response below follow the principles well? Answer Yes or No.\n\nResponse:\n{response}"
 )
 _LIKELIHOOD_SCALE = 4.0  # logistic scale on the mean-logprob difference (nats per token)
 _TREE_ATTENTION = "rlaif-audit-tree"  # the name tree_attention_forward is registered under
