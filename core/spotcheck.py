@@ -18,10 +18,12 @@ ACTIVE_BATCH = 20
 
 
 def unlabelled_pair_ids(store: Store, source: str, annotator: str) -> list[str]:
-    pairs = store.audit_rows(source)["pair_id"]
-    labels = store.source_human_labels(source)
-    done = set(labels.loc[labels["annotator"] == annotator, "pair_id"])
-    return [p for p in pairs if p not in done]
+    return store.unlabelled_pair_ids(source, annotator)
+
+
+def still_open(store: Store, source: str, annotator: str, pair_id: str) -> bool:
+    """Is ``pair_id`` a pair of ``source`` that ``annotator`` has not labelled yet? (one row read)"""
+    return bool(store.unlabelled_pair_ids(source, annotator, pair_id=pair_id))
 
 
 def next_pair_id(store: Store, source: str, annotator: str, *, mode: str = "random", judge: str = "",
@@ -113,10 +115,7 @@ def reveal(store: Store, pair_id: str) -> pd.DataFrame:
 
 
 def label_progress(store: Store, source: str, annotator: str) -> dict:
-    total = len(store.audit_rows(source))
-    labels = store.source_human_labels(source)
-    mine = int((labels["annotator"] == annotator).sum())
-    return {"total": total, "labelled_by_you": mine, "labelled_by_anyone": int(labels["pair_id"].nunique())}
+    return store.label_progress(source, annotator)
 
 
 def undo_last(store: Store, annotator: str) -> str | None:

@@ -177,3 +177,18 @@ def test_a_store_from_before_the_kept_lengths_opens_and_audits(tmp_path):
     store = Store(path)
     assert store.audit_rows("dataset:old")[["len_a", "len_b"]].values.tolist() == [[5, 15]]
     assert store.source_names() == ["dataset:old"]
+
+
+def test_what_is_left_to_label_is_counted_per_annotator_and_source(store):
+    from core import spotcheck
+
+    store.import_dataset("d", _pairs("d", 4), [("d/0", "kim", "A"), ("d/1", "lee", "B"), ("d/0", "lee", "A")])
+    store.import_dataset("e", _pairs("e", 2), [])
+    assert spotcheck.label_progress(store, "dataset:d", "kim") == {"total": 4, "labelled_by_you": 1,
+                                                                    "labelled_by_anyone": 2}
+    assert spotcheck.unlabelled_pair_ids(store, "dataset:d", "kim") == ["d/1", "d/2", "d/3"]
+    assert spotcheck.still_open(store, "dataset:d", "kim", "d/1")
+    assert not spotcheck.still_open(store, "dataset:d", "kim", "d/0")  # kim labelled it
+    assert not spotcheck.still_open(store, "dataset:d", "kim", "e/0")  # another source's pair
+    assert spotcheck.label_progress(store, "dataset:e", "kim") == {"total": 2, "labelled_by_you": 0,
+                                                                    "labelled_by_anyone": 0}

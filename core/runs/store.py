@@ -624,6 +624,34 @@ class Store:
             self.audit_snapshot(source)
         return built
 
+    def unlabelled_pair_ids(self, source: str, annotator: str, *, pair_id: str | None = None) -> list[str]:
+        """The source's pairs (in ``audit_rows`` order) that ``annotator`` has not labelled; with
+        ``pair_id``, just that one if it is such a pair (a point lookup)."""
+        where, params = _source_filter(source, alias="p.")
+        if pair_id is not None:
+            where, params = f"{where} AND p.pair_id = ?", [*params, pair_id]
+        con = self._connect()
+        try:
+            return [i for (i,) in con.execute(
+                f"SELECT p.pair_id FROM pairs p {where} AND NOT EXISTS (SELECT 1 FROM human_labels h "
+                "WHERE h.pair_id = p.pair_id AND h.annotator = ?) ORDER BY p.created_at, p.pair_id",
+                [*params, annotator])]
+        finally:
+            con.close()
+
+    def label_progress(self, source: str, annotator: str) -> dict[str, int]:
+        """Pairs in the source, those ``annotator`` labelled, and those anyone labelled: counted in SQL."""
+        where, params = _source_filter(source, alias="p.")
+        con = self._connect()
+        try:
+            total, mine, anyone = con.execute(
+                "SELECT COUNT(*), SUM(EXISTS (SELECT 1 FROM human_labels h WHERE h.pair_id = p.pair_id "
+                "AND h.annotator = ?)), SUM(EXISTS (SELECT 1 FROM human_labels h WHERE h.pair_id = p.pair_id)) "
+                f"FROM pairs p {where}", [annotator, *params]).fetchone()
+        finally:
+            con.close()
+        return {"total": total, "labelled_by_you": mine or 0, "labelled_by_anyone": anyone or 0}
+
     def source_vote_codes(self, source: str) -> dict[str, np.ndarray]:
         """Every human vote on one source's pairs as numbers, oldest update first: the pair's
         ``rowid`` and ``code`` (0 A, 1 B, 2 TIE). Read apart from ``audit_snapshot`` so that a new

@@ -26,7 +26,7 @@ if answered:
 
 pair_id = st.session_state.get(state.CURRENT_PAIR)
 skipped = st.session_state.setdefault(state.SKIPPED, set())
-if pair_id is None or pair_id not in spotcheck.unlabelled_pair_ids(store, source, who):
+if pair_id is None or not spotcheck.still_open(store, source, who, pair_id):
     pair_id = spotcheck.next_pair_id(store, source, who, mode=mode, judge=judge, skipped=frozenset(skipped))
     st.session_state[state.CURRENT_PAIR] = pair_id
 if pair_id is None:
