@@ -133,6 +133,13 @@ def source_audit(store: Store, source: str, *, judges: list[str] | None = None, 
     return audit_source(read_source(store, source), judges=judges, n_boot=n_boot, seed=seed)
 
 
+def focus_order(reports: dict[str, dict]) -> list[str]:
+    """The judges of ``reports``, real judges before the yardsticks: the first is the one to read about."""
+    from core.judges.baselines import YARDSTICKS
+
+    return sorted(reports, key=lambda name: name in YARDSTICKS)
+
+
 def summary_table(reports: dict[str, dict]) -> pd.DataFrame:
     """One row per judge: the headline numbers side by side."""
     rows = []
@@ -162,11 +169,14 @@ def findings(report: dict, *, baselines: dict[str, dict] | None = None) -> list[
         out.append(f"Position: it gave the same verdict in both presentation orders on {consistency:.0%} of "
                    f"pairs{tail}.{verdict}")
     out.append(_verbosity_sentence(report))
+    from core.judges.baselines import YARDSTICKS
+
     for name, base in (baselines or {}).items():
         if name != report.get("judge") and base.get("agreement") is not None:
             verb = "beats" if report["agreement"] > base["agreement_ci95"][1] else (
                 "does not beat" if report["agreement"] >= base["agreement_ci95"][0] else "is worse than")
-            out.append(f"Against the '{name}' yardstick ({base['agreement']:.0%} agreement) the judge {verb} it.")
+            kind = "yardstick" if name in YARDSTICKS else "judge"
+            out.append(f"Against the '{name}' {kind} ({base['agreement']:.0%} agreement) this judge {verb} it.")
     if report.get("ece") is not None and not _nan(report["ece"]):
         out.append(f"Calibration: its stated confidence is off by {report['ece']:.0%} on average (ECE); "
                    "0% would mean its confidence can be taken at face value.")

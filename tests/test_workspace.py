@@ -6,7 +6,7 @@ import json
 import pytest
 
 from core import spotcheck
-from core.auditing import human_consensus, source_audit
+from core.auditing import findings, focus_order, human_consensus, source_audit
 from core.exports import human_labels_csv, preference_records
 from core.workspace import ensure_sample_workspace, import_pairs_file
 from tests.conftest import SHARED_DATA
@@ -48,6 +48,12 @@ def test_sample_workspace_loads_once_with_yardstick_verdicts(store):
     reports = source_audit(store, "dataset:sample", n_boot=100)
     assert set(reports) == {"longest", "shortest", "random"}
     assert reports["longest"]["judge_p_longer"] == 1.0 and reports["shortest"]["judge_p_longer"] == 0.0
+    # a real judge is read about first; the others are named for what they are
+    reports["my-judge"] = {**reports["random"], "judge": "my-judge"}
+    assert focus_order(reports)[0] == "my-judge" and set(focus_order(reports)[1:]) == {"longest", "shortest", "random"}
+    sentences = " ".join(findings(reports["my-judge"], baselines=reports))
+    assert "Against the 'longest' yardstick" in sentences and "'my-judge'" not in sentences
+    assert "Against the 'my-judge' judge" in " ".join(findings(reports["longest"], baselines=reports))
 
 
 def test_each_annotator_gets_every_pair_once_and_undo_gives_it_back(store):

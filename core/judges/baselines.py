@@ -13,6 +13,8 @@ import numpy as np
 from core.judges.base import Judge, JudgeItem
 from core.schema import OrderReading
 
+YARDSTICKS = ("longest", "shortest", "random")  # the judges below, by name: what a real judge must beat
+
 
 class LengthJudge(Judge):
     """Prefers the longer (or, with ``prefer='shorter'``, the shorter) response; equal lengths tie."""

@@ -3,7 +3,7 @@ import streamlit as st
 
 from core import charts
 from core.audit.cost import cost_sentence, cost_table
-from core.auditing import breakdown_table, findings, summary_table
+from core.auditing import breakdown_table, findings, focus_order, summary_table
 from core.spotcheck import active_estimate
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
@@ -12,7 +12,7 @@ st.title("Agreement & bias")
 source, reports = state.source_reports()
 n_labelled = max(r["n_pairs"] for r in reports.values())
 st.metric("Pairs with a human label and a verdict", n_labelled)
-focus = st.selectbox("Judge to read about", list(reports), key="audit_focus")
+focus = st.selectbox("Judge to read about", focus_order(reports), key="audit_focus")
 for sentence in findings(reports[focus], baselines=reports):
     st.markdown(f"- {sentence}")
 estimate = active_estimate(state.get_store(), source, focus)

@@ -1,14 +1,14 @@
 """Report: one self-contained HTML file with the findings in plain language."""
 import streamlit as st
 
-from core.auditing import disagreements, findings
+from core.auditing import disagreements, findings, focus_order
 from core.report_html import build_report_html
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
 
 st.title("Report for stakeholders")
 source, reports = state.source_reports()
-focus = st.selectbox("Judge", list(reports), key="report_focus")
+focus = st.selectbox("Judge", focus_order(reports), key="report_focus")
 st.markdown("\n".join(f"- {s}" for s in findings(reports[focus], baselines=reports)))
 with st.expander("Prices for the cost section"):
     prices = price_inputs("cost_report_")
