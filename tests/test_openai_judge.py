@@ -6,6 +6,7 @@ that these tests start, whose model prefers the longer response.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -196,12 +197,18 @@ def test_an_openai_judge_needs_a_url_and_reads_letters_only():
         JudgeConfig(backend="openai", base_url="http://x/v1", method="pointwise")
 
 
-def test_audit_command_takes_a_judge_yaml(server, judge_yaml, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("RLAIF_AUDIT_STORE", str(tmp_path / "cli" / "store.sqlite"))
+def write_pairs_file(tmp_path: Path) -> Path:
+    """PAIRS as a human-labelled pairs JSONL (the longer response wins), for ``core audit --pairs``."""
     pairs_file = tmp_path / "pairs.jsonl"
     pairs_file.write_text("".join(json.dumps({"id": p.pair_id, "prompt": p.prompt, "response_a": p.response_a,
                                               "response_b": p.response_b, "human_preferred": h.lower()}) + "\n"
                                   for p, h in zip(PAIRS, LONGER)))
+    return pairs_file
+
+
+def test_audit_command_takes_a_judge_yaml(server, judge_yaml, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RLAIF_AUDIT_STORE", str(tmp_path / "cli" / "store.sqlite"))
+    pairs_file = write_pairs_file(tmp_path)
     report = tmp_path / "report.json"
     assert cli_main(["audit", "--pairs", str(pairs_file), "--judge", judge_yaml(), "--n-boot", "20",
                      "--json", str(report)]) == 0
@@ -212,10 +219,7 @@ def test_audit_command_takes_a_judge_yaml(server, judge_yaml, tmp_path, monkeypa
 
 def test_audit_command_prices_the_judges_tokens(server, judge_yaml, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RLAIF_AUDIT_STORE", str(tmp_path / "cli" / "store.sqlite"))
-    pairs_file = tmp_path / "pairs.jsonl"
-    pairs_file.write_text("".join(json.dumps({"id": p.pair_id, "prompt": p.prompt, "response_a": p.response_a,
-                                              "response_b": p.response_b, "human_preferred": h.lower()}) + "\n"
-                                  for p, h in zip(PAIRS, LONGER)))
+    pairs_file = write_pairs_file(tmp_path)
     report = tmp_path / "report.json"
     judge = judge_yaml(price_per_1k_input_tokens=0.25, human_label_cost=0.5)
     assert cli_main(["audit", "--pairs", str(pairs_file), "--judge", judge, "--n-boot", "20", "--json", str(report),
