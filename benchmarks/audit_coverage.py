@@ -27,7 +27,7 @@ from core.audit import (audit_frame, estimate_agreement, judgments_to_frame, pla
 from core.judges import judge_pairs, make_judge  # noqa: E402
 from core.pairs import read_pairs_jsonl, to_response_pairs  # noqa: E402
 
-PANDALM = ROOT.parent / "shared" / "data" / "pandalm_testset_v1.jsonl"
+PANDALM = ROOT / "sample_data" / "human" / "pandalm_testset_v1.jsonl"
 
 
 def judged_population(spec: str, path: Path) -> tuple[pd.DataFrame, pd.Series]:

@@ -25,7 +25,7 @@ from core.judges.generate_parse import GenerateParseJudge  # noqa: E402
 from core.judges.local import LocalJudge, read_principles  # noqa: E402
 from core.schema import ResponsePair  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pandalm_testset_v1.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "sample_data" / "human" / "pandalm_testset_v1.jsonl"
 PRINCIPLES = Path(__file__).resolve().parents[1] / "sample_data" / "constitution.txt"
 
 

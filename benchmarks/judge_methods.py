@@ -1,4 +1,4 @@
-"""Measure the local judge's methods on real human-labelled pairs (../shared/data/).
+"""Measure the local judge's methods on real human-labelled pairs (sample_data/human/).
 
 Prints, per dataset and method: agreement with humans on pairs with a winner (ties in the
 human label left out), position consistency, and the `longest`/`shortest` yardsticks on the
@@ -21,7 +21,7 @@ from core.config import JudgeConfig  # noqa: E402
 from core.judges import judge_pairs, make_judge  # noqa: E402
 from benchmarks.bench_local_judge import load_pairs  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "sample_data" / "human"
 PRINCIPLES = Path(__file__).resolve().parents[1] / "sample_data" / "constitution.txt"
 
 

@@ -33,7 +33,7 @@ from core.config import JudgeConfig, RewardConfig  # noqa: E402
 from core.gaming.padding import judge_padding_attack, probe_reward_model_length  # noqa: E402
 from core.pairs import read_pairs_jsonl, to_response_pairs  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "sample_data" / "human"
 PRINCIPLES = ROOT / "sample_data" / "constitution.txt"
 DATASETS = "pandalm_testset_v1.jsonl,llmbar_natural.jsonl"
 
@@ -178,7 +178,7 @@ def main() -> None:
     rm.add_argument("--rm", help="an existing reward model folder (needs --records)")
     rm.add_argument("--records", help="the preferences JSONL it was trained on; its held-out split is probed")
     rm.add_argument("--train", help="train one first, with labels: human, longest, or a local judge method")
-    rm.add_argument("--pairs", default="pandalm_testset_v1.jsonl", help="pairs file under ../shared/data")
+    rm.add_argument("--pairs", default="pandalm_testset_v1.jsonl", help="pairs file under sample_data/human")
     rm.add_argument("--n", type=int, default=160, help="pairs with a human winner to train on (before the split)")
     rm.add_argument("--out", default="/tmp/rlaif-length-probe-rm")
     rm.add_argument("--epochs", type=float, default=2.0)

@@ -1,6 +1,6 @@
 """Human-labelled pairs from JSONL files, as the pairs frame the audit reads.
 
-One JSON object per line (the format of ``shared/data/``). Required: ``id`` (string or
+One JSON object per line (the format of ``sample_data/human/``). Required: ``id`` (string or
 integer), ``prompt``, ``response_a``, ``response_b`` (non-empty strings) and
 ``human_preferred`` ('a', 'b' or 'tie', any case). Optional: ``source``, ``category``,
 ``principle``, ``model_a``, ``model_b`` (strings); ``len_a``/``len_b`` (must equal the

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+HUMAN_DATA = SAMPLE / "human"  # real human-labelled pairs shipped with the project (sample_data/human/README.md)
 
 # Tiny models are built once per session in a private cache, never in the user's cache.
 os.environ.setdefault("RLAIF_AUDIT_CACHE", tempfile.mkdtemp(prefix="rlaif-test-cache-"))

@@ -1,4 +1,4 @@
-"""The audit on real human labels that no one here wrote (shared/data/pandalm_testset_v1.jsonl)."""
+"""The audit on real human labels that no one here wrote (sample_data/human/pandalm_testset_v1.jsonl)."""
 from pathlib import Path
 
 import pytest
@@ -7,8 +7,7 @@ from core.audit import audit_report, judgments_to_frame
 from core.judges import judge_pairs, make_judge
 from core.pairs import read_pairs_jsonl, to_response_pairs
 
-PANDALM = Path(__file__).resolve().parents[2] / "shared" / "data" / "pandalm_testset_v1.jsonl"
-pytestmark = pytest.mark.skipif(not PANDALM.exists(), reason="shared data not present")
+PANDALM = Path(__file__).resolve().parents[1] / "sample_data" / "human" / "pandalm_testset_v1.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +28,7 @@ def test_human_ceiling_matches_what_the_source_reports(longest_report):
 
 
 def test_longest_judge_shows_its_length_bias(longest_report):
-    # shared/data/README.md: humans preferred the longer response in 65.6% of such pairs
+    # sample_data/human/README.md: humans preferred the longer response in 65.6% of such pairs
     assert longest_report["human_p_longer"] == pytest.approx(0.656, abs=5e-4)
     assert longest_report["judge_p_longer"] == 1.0
     assert longest_report["verbosity"]["judge_more_length_biased"]

@@ -1,4 +1,4 @@
-"""Importers on hand-written files in the real formats, on ../shared/data, and on broken files."""
+"""Importers on hand-written files in the real formats, on the shipped human-labelled sets (sample_data/human), and on broken files."""
 from __future__ import annotations
 
 import gzip
@@ -12,7 +12,7 @@ from core.io import dataset_name, import_file, read_file
 from core.io.frame import chosen_side
 from core.io.mapped import ColumnMapping, parse_mapping
 from core.pairs import PairsFormatError
-from tests.conftest import ROOT, SHARED_DATA
+from tests.conftest import ROOT, HUMAN_DATA
 
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"
 LABEL_STUDIO_MAPPING = str(FIXTURES / "label_studio.mapping.json")
@@ -147,11 +147,11 @@ def test_the_pairs_importer_keeps_votes_and_file_verdicts(store):
 @pytest.mark.parametrize("name, n_pairs, votes_per_pair", [("pandalm_testset_v1.jsonl", 945, 3),
                                                            ("llmbar_natural.jsonl", 100, 1)])
 def test_shared_data_imports_with_the_pairs_importer(store, name, n_pairs, votes_per_pair):
-    done = import_file(store, "pairs", SHARED_DATA / name)
+    done = import_file(store, "pairs", HUMAN_DATA / name)
     assert (done.n_pairs, done.n_labels) == (n_pairs, n_pairs * votes_per_pair)
     consensus = human_consensus(store.source_human_labels(done.source)).set_index("pair_id")["human"]
     expected = {f"{done.dataset}/{r['id']}": r["human_preferred"].upper()
-                for r in map(json.loads, (SHARED_DATA / name).read_text(encoding="utf-8").splitlines())}
+                for r in map(json.loads, (HUMAN_DATA / name).read_text(encoding="utf-8").splitlines())}
     assert consensus.to_dict() == expected
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from core.pairs import PairsFormatError, read_pairs_jsonl, to_response_pairs
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "sample_data" / "human"
 
 
 def _record(**changes):
@@ -53,7 +53,6 @@ def test_pandalm_votes_map_to_annotator_labels(tmp_path):
     assert frame.loc[1, "annotators"] == ["A", "TIE"]
 
 
-@pytest.mark.skipif(not (DATA / "pandalm_testset_v1.jsonl").exists(), reason="shared data not present")
 def test_reads_the_shared_files():
     pandalm = read_pairs_jsonl(DATA / "pandalm_testset_v1.jsonl")
     assert len(pandalm) == 945 and (pandalm["human"] == "TIE").sum() == 103

@@ -9,7 +9,7 @@ from core import spotcheck
 from core.auditing import findings, focus_order, human_consensus, source_audit
 from core.exports import human_labels_csv, preference_records
 from core.workspace import ensure_sample_workspace, import_pairs_file
-from tests.conftest import SHARED_DATA
+from tests.conftest import HUMAN_DATA
 
 
 def write_jsonl(path, rows):
@@ -35,11 +35,11 @@ def test_reimporting_updates_instead_of_doubling(store, tmp_path):
 
 
 def test_pandalm_annotators_become_votes_and_a_majority(store):
-    n = import_pairs_file(store, SHARED_DATA / "pandalm_testset_v1.jsonl", dataset="pandalm")
+    n = import_pairs_file(store, HUMAN_DATA / "pandalm_testset_v1.jsonl", dataset="pandalm")
     labels = store.source_human_labels("dataset:pandalm")
     assert n == 945 and len(labels) == 3 * 945
     consensus = human_consensus(labels)
-    first = json.loads((SHARED_DATA / "pandalm_testset_v1.jsonl").read_text().splitlines()[0])
+    first = json.loads((HUMAN_DATA / "pandalm_testset_v1.jsonl").read_text().splitlines()[0])
     assert consensus.set_index("pair_id").at[f"pandalm/{first['id']}", "human"] == first["human_preferred"].upper()
 
 

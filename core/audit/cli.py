@@ -1,6 +1,6 @@
 """``python -m core audit``: audit a judge against the human labels of a pairs file.
 
-    python -m core audit --pairs ../shared/data/pandalm_testset_v1.jsonl --judge longest --json out.json
+    python -m core audit --pairs sample_data/human/pandalm_testset_v1.jsonl --judge longest --json out.json
 
 Without ``--judge`` the file's own ``judge_preferred`` (and ``judge_p_a``) are audited. With
 one, what its labels cost per 1,000 (compute, tokens, and money at ``--price-in``/``--price-out``)
