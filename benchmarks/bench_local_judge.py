@@ -26,7 +26,7 @@ from core.judges.local import LocalJudge, read_principles  # noqa: E402
 from core.schema import ResponsePair  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "sample_data" / "human" / "pandalm_testset_v1.jsonl"
-PRINCIPLES = Path(__file__).resolve().parents[1] / "sample_data" / "constitution.txt"
+PRINCIPLES = Path(__file__).resolve().parents[1] / "core" / "judges" / "constitution.txt"
 
 
 def load_pairs(path: Path, n: int) -> tuple[list[ResponsePair], list[str]]:

@@ -22,7 +22,7 @@ from core.judges import judge_pairs, make_judge  # noqa: E402
 from benchmarks.bench_local_judge import load_pairs  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "sample_data" / "human"
-PRINCIPLES = Path(__file__).resolve().parents[1] / "sample_data" / "constitution.txt"
+PRINCIPLES = Path(__file__).resolve().parents[1] / "core" / "judges" / "constitution.txt"
 
 
 def score(judgments, labels) -> tuple[float, float]:

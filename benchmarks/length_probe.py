@@ -34,7 +34,7 @@ from core.gaming.padding import judge_padding_attack, probe_reward_model_length 
 from core.pairs import read_pairs_jsonl, to_response_pairs  # noqa: E402
 
 DATA = ROOT / "sample_data" / "human"
-PRINCIPLES = ROOT / "sample_data" / "constitution.txt"
+PRINCIPLES = ROOT / "core" / "judges" / "constitution.txt"
 DATASETS = "pandalm_testset_v1.jsonl,llmbar_natural.jsonl"
 
 

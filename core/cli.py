@@ -1,7 +1,14 @@
-"""Command line: ``python -m core run|worker|judge|audit|import|export ...``."""
+"""Command line: ``rlaif-audit run|judge|audit|import|export|dashboard ...`` (the same as ``python -m core``).
+
+``rlaif-audit`` is installed by ``pip install -e .`` (scripts/setup.sh does it); every command works
+from any folder: built-in files resolve against the package, and the store is ``.rlaif/store.sqlite``
+under the current folder unless ``--store`` or ``$RLAIF_AUDIT_STORE`` says otherwise.
+"""
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import traceback
 from pathlib import Path
@@ -9,10 +16,12 @@ from pathlib import Path
 from core.runs.store import default_store_path
 
 DEFAULT_STORE = default_store_path()
+DASHBOARD_APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core", description="RLAIF loop and judge audit")
+    parser = argparse.ArgumentParser(prog="rlaif-audit", description="RLAIF loop and judge audit "
+                                     "(also runs as `python -m core`)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the whole loop from a config file")
@@ -34,7 +43,13 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_parser(audit)
     _add_import_export(sub)
-    args = parser.parse_args(argv)
+    dash = sub.add_parser("dashboard", help="start the Streamlit dashboard (usage statistics off); "
+                                            "extra arguments go to `streamlit run`, e.g. --server.port 8502")
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "dashboard":
+        return _dashboard(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "run":
         return _run(args)
     if args.command == "worker":
@@ -77,6 +92,18 @@ def _run(args) -> int:
     if run["error"]:
         print(f"error: {run['error']}", file=sys.stderr)
     return 0 if run["status"] == "succeeded" else 1
+
+
+def _dashboard(extra: list[str]) -> int:
+    """Streamlit on the packaged app, from any folder; the store is the one this folder's CLI uses."""
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env.setdefault("RLAIF_AUDIT_STORE", str(DEFAULT_STORE.resolve()))
+    command = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP), "--browser.gatherUsageStats", "false",
+               *extra]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
 
 
 def _worker(args) -> int:

@@ -63,7 +63,7 @@ class JudgeConfig:
     backend: str = field(default="local", metadata={"help": f"One of {JUDGE_BACKENDS}."})
     model: str = field(default="smollm2-135m", metadata={"help": "'local': 'smollm2-135m', 'tiny', or a local HF model directory; 'openai': the served model name."})
     method: str = field(default="letters", metadata={"help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py; 'generate' is core/judges/generate_parse.py). 'openai' reads letters only."})
-    principles: str = field(default="constitution.txt", metadata={"help": "Text file of principles the judge is shown."})
+    principles: str = field(default="", metadata={"help": "Text file of principles the judge is shown; empty: the packaged constitution (core/judges/constitution.txt), found from any folder."})
     tie_margin: float = field(default=0.0, metadata={"help": "Verdict is TIE when |P(A better) - 0.5| <= this."})
     batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass (local methods 'likelihood' and 'generate')."})
     pass_tokens: int = field(default=2048, metadata={"help": "Local methods 'letters' and 'pointwise': tokens per forward pass, packed from the prompts' shared prefix tree."})

@@ -6,4 +6,5 @@ bash scripts/setup.sh
 .venv/bin/python -c "from core.models import ensure_embedded_model as e; print('embedded model:', e())"
 # The sample pairs are judged once by the default judge so the spot-check can reveal its verdicts.
 .venv/bin/python -m core judge --source dataset:sample --judge sample_data/default_judge.yaml
-exec .venv/bin/streamlit run dashboard/app.py "$@"
+# Usage statistics off (also in .streamlit/config.toml): the tool is offline and handles private data.
+exec .venv/bin/streamlit run dashboard/app.py --browser.gatherUsageStats false "$@"

@@ -14,6 +14,7 @@ import yaml
 from fake_openai_server import FakeOpenAIServer
 from streamlit.testing.v1 import AppTest
 
+from core.judges.local import DEFAULT_PRINCIPLES
 from core import access
 from core.config import config_from_dict
 from core.io import import_file
@@ -178,7 +179,7 @@ def openai_run_config(tmp_path: Path, base_url: str) -> dict:
     cfg.update(name="keyed", rounds=1, human_pairs="")
     cfg["prompts"] = {"path": str(SAMPLE / "prompts.jsonl"), "n": 4, "n_clusters": 2, "seed": 0}
     cfg["judge"] = {"backend": "openai", "base_url": base_url, "model": "fake-judge", "api_key_env": KEY_ENV,
-                    "principles": str(SAMPLE / "constitution.txt"), "timeout_s": 5.0, "max_retries": 3,
+                    "principles": str(DEFAULT_PRINCIPLES), "timeout_s": 5.0, "max_retries": 3,
                     "backoff_s": 0.01, "concurrency": 2}
     cfg["reward"] = {**cfg["reward"], "epochs": 1}
     cfg["ppo"] = {**cfg["ppo"], "updates": 1}

@@ -12,7 +12,7 @@ from tests.conftest import SAMPLE
 def test_sample_configs_load_and_resolve_paths(name):
     cfg = load_config(SAMPLE / name)
     assert cfg.prompts.path == str(SAMPLE / "prompts.jsonl")
-    assert cfg.judge.principles == str(SAMPLE / "constitution.txt")
+    assert cfg.judge.principles == ""  # the packaged constitution
 
 
 def test_yaml_round_trip_gives_the_same_config():

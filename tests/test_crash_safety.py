@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from core.judges.local import DEFAULT_PRINCIPLES
 from core.runs.store import Store
 from core.runs.worker import LOST_AFTER_SECONDS, runs_table
 from tests.conftest import ROOT, SAMPLE
@@ -30,7 +31,7 @@ def write_config(tmp_path: Path, **sections) -> Path:
     """sample_data/tiny.yaml, one round, with the given sections merged in."""
     cfg = yaml.safe_load((SAMPLE / "tiny.yaml").read_text())
     cfg.update(rounds=1, human_pairs="", prompts={**cfg["prompts"], "path": str(SAMPLE / "prompts.jsonl")})
-    cfg["judge"]["principles"] = str(SAMPLE / "constitution.txt")
+    cfg["judge"]["principles"] = str(DEFAULT_PRINCIPLES)
     cfg["reward"].update(epochs=1)
     cfg["ppo"].update(updates=1)
     for section, values in sections.items():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from core.judges.local import DEFAULT_PRINCIPLES
 from core.config import RunConfig, load_config
 from core.io import import_file
 from core.io.mapped import parse_mapping
@@ -168,7 +169,7 @@ def load(case: Case, path: Path, store: Store) -> None:
         raise AssertionError(f"no loader for {case.file}")
 
 
-def _config(*, prompts: str = str(SAMPLE / "prompts.jsonl"), principles: str = str(SAMPLE / "constitution.txt")):
+def _config(*, prompts: str = str(SAMPLE / "prompts.jsonl"), principles: str = str(DEFAULT_PRINCIPLES)):
     cfg = RunConfig()
     return dataclasses.replace(cfg, prompts=dataclasses.replace(cfg.prompts, path=prompts),
                                judge=dataclasses.replace(cfg.judge, principles=principles))

@@ -42,10 +42,13 @@ _LIKELIHOOD_SCALE = 4.0  # logistic scale on the mean-logprob difference (nats p
 _TREE_ATTENTION = "rlaif-audit-tree"  # the name tree_attention_forward is registered under
 
 
+DEFAULT_PRINCIPLES = Path(__file__).with_name("constitution.txt")  # the packaged constitution
+
+
 def read_principles(path: str | Path) -> str:
-    """The principles text; an empty or unreadable file is an error naming the file (and the line of
-    bytes that are not UTF-8)."""
-    path = Path(path)
+    """The principles text of ``path`` (empty: the packaged constitution, wherever the command runs);
+    an empty or unreadable file is an error naming the file (and the line of bytes that are not UTF-8)."""
+    path = Path(path) if str(path) else DEFAULT_PRINCIPLES
     try:
         text = read_utf8(path).strip()
     except OSError as exc:

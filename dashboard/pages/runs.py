@@ -18,7 +18,7 @@ with st.form("launch"):
         "judge.backend": c2.selectbox("Judge backend", runs_ui.JUDGE_BACKENDS, runs_ui.JUDGE_BACKENDS.index(base.judge.backend)),
         "judge.method": c2.selectbox("Local judge method", runs_ui.JUDGE_METHODS, runs_ui.JUDGE_METHODS.index(base.judge.method)),
         "judge.model": c2.text_input("Judge model (local name/folder, or the API model)", base.judge.model),
-        "judge.principles": c2.text_input("Principles file", base.judge.principles),
+        "judge.principles": c2.text_input("Principles file (empty: the packaged constitution)", base.judge.principles),
         "prompts.path": c1.text_input("Prompts (JSONL/CSV/HF dataset folder)", base.prompts.path),
         "prompts.n": c3.number_input("Prompts per round", 2, 10000, base.prompts.n),
         "generation.responses_per_prompt": c3.number_input("Responses per prompt", 2, 8, base.generation.responses_per_prompt),
