@@ -241,3 +241,27 @@ def breakdown_table(rows: list[dict] | None) -> pd.DataFrame:
         table[f"{name[:-5]}_low"] = [b[0] for b in bounds]
         table[f"{name[:-5]}_high"] = [b[1] for b in bounds]
     return table.round(3)
+
+
+def judge_definitions_table(store: Store, judges: list[str]) -> pd.DataFrame:
+    """What each judge key stands for, readable: the name shown, backend, model, method, tie margin,
+    the principles' first line, and the definition digest (``core/judges/identity.py``). Judges
+    stored before definitions were recorded show only their key."""
+    import json
+
+    from core.judges.identity import display_names
+
+    shown = display_names(list(judges))
+    stored = {row.judge: row for row in store.judge_definitions(judges).itertuples()}
+    rows = []
+    for key in judges:
+        row = stored.get(key)
+        definition = json.loads(row.definition) if row is not None else {}
+        fields = definition.get("fields", {})
+        principles = definition.get("principles", "")
+        rows.append({"Judge": shown[key], "Backend": fields.get("backend", ""), "Model": fields.get("model", ""),
+                     "Method": fields.get("method", "") if fields.get("backend") == "local" else "",
+                     "Tie margin": fields.get("tie_margin"),
+                     "Principles": principles.splitlines()[0][:80] if principles else "",
+                     "Definition": row.digest[:12] if row is not None else "not recorded", "Stored as": key})
+    return pd.DataFrame(rows)

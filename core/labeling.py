@@ -21,6 +21,9 @@ def label_pairs(store: Store, judge: Judge, pairs: Sequence[ResponsePair], *, ch
     ``between_chunks`` runs after each committed chunk (the worker beats its heartbeat and
     checks the cancel flag there).
     """
+    identity = getattr(judge, "identity", None)  # set by make_judge: what the key stands for
+    if identity is not None:
+        store.save_judge_definition(identity.key, identity.name, identity.digest, identity.to_json())
     done = store.judged_pair_ids(judge.name, [p.pair_id for p in pairs])
     todo = [p for p in pairs if p.pair_id not in done]
     if progress and done:

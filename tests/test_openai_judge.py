@@ -212,7 +212,7 @@ def test_audit_command_takes_a_judge_yaml(server, judge_yaml, tmp_path, monkeypa
     report = tmp_path / "report.json"
     assert cli_main(["audit", "--pairs", str(pairs_file), "--judge", judge_yaml(), "--n-boot", "20",
                      "--json", str(report)]) == 0
-    assert "openai-fake-judge-" in capsys.readouterr().out
+    assert "openai-fake-judge@" in capsys.readouterr().out
     assert json.loads(report.read_text())["agreement"] == 1.0
     assert len(server.answered) == 2 * len(PAIRS) and (tmp_path / "cli" / "store.sqlite").is_file()
 
@@ -244,7 +244,7 @@ def test_a_run_config_can_name_an_openai_judge(server, store, principles_file, m
     store.add_pairs(PAIRS, run_id=run_id)
     judge_round(store, run_id, cfg, PAIRS, Reporter(store, run_id, show_bars=False))
     frame = store.judgments_frame(run_id=run_id).sort_values("pair_id")
-    assert list(frame["verdict"]) == LONGER and frame["judge"].str.startswith("openai-fake-judge-").all()
+    assert list(frame["verdict"]) == LONGER and frame["judge"].str.startswith("openai-fake-judge@").all()
     assert "sk-" not in json.dumps(store.get_run(run_id)["config"])
     with pytest.raises(ConfigError, match="api_key'"):
         config_from_dict({"judge": {**judge, "api_key": SECRET}})

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core.config import ConfigError, JudgeConfig, _build, located
 from core.judges.base import Judge, JudgeItem, combine_orders, judge_pairs, side_of
+from core.judges.identity import judge_identity
 from core.textfiles import read_yaml
 
 __all__ = ["Judge", "JudgeItem", "combine_orders", "judge_pairs", "side_of", "make_judge", "judge_config_from"]
@@ -66,4 +67,7 @@ def make_judge(spec: JudgeConfig | str, *, store=None, **overrides) -> Judge:
     else:  # JudgeConfig validates backend; this guards a new backend without a branch
         raise ConfigError(f"judge backend {cfg.backend!r} has no implementation")
     judge.tie_margin = cfg.tie_margin
+    # stored under a key that changes with anything that changes a verdict (core/judges/identity.py)
+    judge.identity = judge_identity(cfg)
+    judge.name = judge.identity.key
     return judge

@@ -38,7 +38,13 @@ _POINTWISE_TEMPLATE = (
     "Principles:\n{principles}\n\nQuestion: {prompt}\n\n"
     "Does the response below follow the principles well? Answer Yes or No.\n\nResponse:\n{response}"
 )
+_LIKELIHOOD_CONTEXT = "Principles:\n{principles}\n\n{prompt}"
 _LIKELIHOOD_SCALE = 4.0  # logistic scale on the mean-logprob difference (nats per token)
+# What each method shows the model, for the judge's identity (core/judges/identity.py): a change
+# here is a new judge, whose verdicts are not mixed with the old one's.
+TEMPLATES = {"letters": _LETTERS_TEMPLATE, "pointwise": _POINTWISE_TEMPLATE,
+             "likelihood": f"{_LIKELIHOOD_CONTEXT} | scale {_LIKELIHOOD_SCALE}",
+             "generate": f"{_LETTERS_TEMPLATE} | generated, parsed"}
 _TREE_ATTENTION = "rlaif-audit-tree"  # the name tree_attention_forward is registered under
 
 
@@ -190,7 +196,7 @@ class LocalJudge(Judge):
 
         seqs = []
         for prompt, response in keys:
-            context = self._chat(f"Principles:\n{self.principles}\n\n{prompt}")
+            context = self._chat(_LIKELIHOOD_CONTEXT.format(principles=self.principles, prompt=prompt))
             ctx = self.tokenizer(context, add_special_tokens=False)["input_ids"]
             resp = self.tokenizer(self._cut(response) + self.tokenizer.eos_token, add_special_tokens=False)["input_ids"]
             seqs.append((ctx, resp))

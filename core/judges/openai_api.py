@@ -54,7 +54,7 @@ class OpenAIJudge(Judge):
         self.url = cfg.base_url.rstrip("/") + "/chat/completions"
         self.definition = definition_hash(cfg, principles, _REQUEST_SHAPE)
         self.cache = None if store is None else JudgeCache(store, self.definition)
-        self.name = f"openai-{cfg.model}-{self.definition[:8]}"
+        self.name = f"openai-{cfg.model}"  # make_judge sets the full key (core/judges/identity.py)
         self._rng, self._rng_lock = random.Random(cfg.seed), threading.Lock()
 
     @classmethod

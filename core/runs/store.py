@@ -119,6 +119,8 @@ CREATE TABLE IF NOT EXISTS source_versions (source TEXT PRIMARY KEY, pairs INTEG
     judgments INTEGER NOT NULL DEFAULT 0, human_labels INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS audit_snapshots (source TEXT PRIMARY KEY, pairs INTEGER NOT NULL, judgments INTEGER NOT NULL,
     data BLOB NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS judge_definitions (judge TEXT PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL,
+    definition TEXT NOT NULL, created_at REAL NOT NULL);
 """ + "".join(f"INSERT OR IGNORE INTO data_versions (name) VALUES ('{table}');\n" for table in _VERSIONED)
 
 
@@ -526,6 +528,21 @@ class Store:
         finally:
             con.close()
         return [name for name, _ in rows]
+
+    def save_judge_definition(self, judge: str, name: str, digest: str, definition: str) -> None:
+        """What a judge key stands for (``core/judges/identity.py``); the first record of a key stays."""
+        with self.transaction() as con:
+            con.execute("INSERT OR IGNORE INTO judge_definitions VALUES (?, ?, ?, ?, ?)",
+                        (judge, name, digest, definition, time.time()))
+
+    def judge_definitions(self, judges: Sequence[str] | None = None) -> pd.DataFrame:
+        """judge, name, digest, definition (JSON text), created_at; judged before definitions were
+        stored (or by a judge built outside ``make_judge``): no row."""
+        sql = "SELECT judge, name, digest, definition, created_at FROM judge_definitions"
+        if judges is None:
+            return self._frame(sql + " ORDER BY judge")
+        return self._frame(sql + " WHERE judge IN (SELECT value FROM json_each(?)) ORDER BY judge",
+                           (json.dumps(list(judges)),))
 
     def source_judges(self, source: str) -> list[str]:
         """The judges that judged any pair of one source (recorded as they write: no scan of the judgments)."""

@@ -3,7 +3,8 @@ import streamlit as st
 
 from core import charts
 from core.audit.cost import cost_sentence, cost_table
-from core.auditing import breakdown_table, findings, focus_order, summary_table
+from core.auditing import breakdown_table, findings, focus_order, judge_definitions_table, summary_table
+from core.judges.identity import display_names
 from core.spotcheck import active_estimate
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
@@ -12,7 +13,8 @@ st.title("Agreement & bias")
 source, reports = state.source_reports()
 n_labelled = max(r["n_pairs"] for r in reports.values())
 st.metric("Pairs with a human label and a verdict", n_labelled)
-focus = st.selectbox("Judge to read about", focus_order(reports), key="audit_focus")
+shown = display_names(list(reports))
+focus = st.selectbox("Judge to read about", focus_order(reports), key="audit_focus", format_func=shown.get)
 for sentence in findings(reports[focus], baselines=reports):
     st.markdown(f"- {sentence}")
 estimate = active_estimate(state.get_store(), source, focus)
@@ -21,6 +23,8 @@ if estimate:
     st.caption(f"Active spot-check estimate for {focus}: {estimate['estimate']:.0%} (95% CI {lo:.0%}–{hi:.0%}) "
                f"from {estimate['n_labels']} drawn pairs, unbiased by stratified design.")
 st.dataframe(summary_table(reports).round(3), hide_index=True)
+with st.expander("What each judge is: model, method, principles, tie margin (a change to any is a new judge)"):
+    st.dataframe(judge_definitions_table(state.get_store(), list(reports)), hide_index=True)
 left, right = st.columns(2)
 left.plotly_chart(charts.agreement_figure(reports))
 right.plotly_chart(charts.confusion_figure(reports[focus]))

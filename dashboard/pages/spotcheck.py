@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core import spotcheck
+from core.judges.identity import display_names
 from dashboard import state
 
 st.title("Spot-check the judge")
@@ -12,7 +13,8 @@ mode = st.radio("Which pair next", ["random", "active"], horizontal=True, key=st
                 help="active: favours pairs where the judge is unsure, flips with the order, or lengths differ most; "
                      "the agreement estimate stays unbiased.")
 judges = store.source_judges(source) if source else []
-judge = st.selectbox("Judge to check", judges, key="spot_judge") if judges else ""
+judge = st.selectbox("Judge to check", judges, key="spot_judge",
+                     format_func=display_names(judges).get) if judges else ""
 if not source or not who:
     st.stop()
 
