@@ -40,9 +40,13 @@ def next_pair_id(store: Store, source: str, annotator: str, *, mode: str = "rand
         picked = _next_active(store, source, annotator, judge, set(todo), seed)
         if picked is not None:
             return picked
-    digest = hashlib.sha256(f"{seed}:{annotator}:{source}".encode()).digest()
-    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-    return todo[int(rng.integers(len(todo)))]
+    return min(todo, key=lambda pair_id: _shuffle_key(seed, annotator, pair_id))
+
+
+def _shuffle_key(seed: int, annotator: str, pair_id: str) -> bytes:
+    """A seeded shuffle per annotator: each person walks the pairs in an order of their own that
+    does not follow the file's, and comes back to the same order after a restart."""
+    return hashlib.sha256(f"{seed}:{annotator}:{pair_id}".encode()).digest()
 
 
 def _strata(store: Store, source: str, judge: str) -> pd.Series:
@@ -112,6 +116,30 @@ def active_estimate(store: Store, source: str, judge: str) -> dict | None:
 def reveal(store: Store, pair_id: str) -> pd.DataFrame:
     """Every judge's verdict on one pair, with both orders' probabilities (after the human answered)."""
     return store.pair_judgments(pair_id)
+
+
+_VERDICT_WORDS = {"A": "A", "B": "B", "TIE": "a tie", "INVALID": "no readable answer"}
+
+
+def verdict_sentences(store: Store, pair_id: str) -> list[str]:
+    """Each judge's verdict on one pair in words, e.g. 'smollm2-135m-letters: A (P(A better) 79% when A
+    was shown first, 22% when shown second: it flipped with the order)'. Read after the person answered."""
+    from core.judges.identity import display_names
+
+    frame = store.pair_judgments(pair_id)
+    shown = display_names(list(frame["judge"]))
+    out = []
+    for row in frame.itertuples():
+        text = f"{shown[row.judge]}: {_VERDICT_WORDS.get(row.verdict, row.verdict)}"
+        if row.p_a_ab is not None and row.p_a_ba is not None and not (pd.isna(row.p_a_ab) or pd.isna(row.p_a_ba)):
+            picks = ("A" if row.p_a_ab > 0.5 else "B" if row.p_a_ab < 0.5 else "neither",
+                     "A" if row.p_a_ba > 0.5 else "B" if row.p_a_ba < 0.5 else "neither")
+            order = ("it flipped with the order" if picks[0] != picks[1] and "neither" not in picks
+                     else "the same pick in both orders" if picks[0] == picks[1] else "undecided in one order")
+            text += (f" (P(A better) {row.p_a_ab:.0%} when A was shown first, {row.p_a_ba:.0%} when shown second: "
+                     f"{order})")
+        out.append(text)
+    return out
 
 
 def label_progress(store: Store, source: str, annotator: str) -> dict:

@@ -45,6 +45,14 @@ def cached_audit(source: str, version: tuple, n_boot: int = 1000) -> dict:
     return audit_source(data, n_boot=n_boot)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def team_labels(source: str, version: tuple) -> dict:
+    """Who labelled the source and how they agree (``core.team_labels.annotator_summary``) at ``version``."""
+    from core.team_labels import annotator_summary
+
+    return annotator_summary(get_store(), source)
+
+
 def source_costs(source: str, prices: dict) -> dict[str, dict]:
     """What each judge's labels of ``source`` cost at ``prices`` (the sums come with the snapshot)."""
     from core.audit.cost import costs_from_totals

@@ -37,15 +37,20 @@ def test_app_opens_on_the_populated_spot_check(store_path):
 
 def test_spot_check_labels_blind_then_reveals_and_undoes(store_path):
     at = page("spotcheck").run()
+    at.run()
+    assert any("Type your name" in i.value for i in at.info)  # the hint, before any pair is shown
     at.text_input(key="annotator").input("dana").run()
-    assert not at.dataframe  # nothing of the judge is shown before the answer
+    assert not any("P(A better)" in m.value for m in at.markdown)  # nothing of the judge before the answer
     shown = at.session_state["current_pair"]
     at.button(key="label_A").click().run()
     labels = Store(store_path).human_labels_frame()
     assert list(zip(labels.pair_id, labels.annotator, labels.label))[-1] == (shown, "dana", "A")
     assert "You labelled 1 of 60" in at.get("progress")[0].proto.text
-    revealed = at.dataframe[0].value
-    assert set(revealed["judge"]) == {"longest", "shortest", "random"} and {"p_a_ab", "p_a_ba"} <= set(revealed)
+    verdicts = [m.value for m in at.markdown if "when A was shown first" in m.value]
+    assert {v.split(":")[0].lstrip("- ") for v in verdicts} == {"longest", "random", "shortest"}
+    assert all("%" in v and ("flipped" in v or "same pick" in v or "undecided" in v) for v in verdicts)
+    saved = [s.value for s in [*at.success, *at.warning]]
+    assert any("you said A is better" in v and "team" in v for v in saved)  # the team's label beside yours
     assert at.session_state["current_pair"] != shown
     at.button(key="undo").click().run()
     assert (Store(store_path).human_labels_frame().annotator == "dana").sum() == 0
@@ -244,3 +249,18 @@ def test_monitor_gaming_panel_imports_no_torch_or_trl(tmp_path):
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_agreement_page_counts_a_label_on_an_already_labelled_pair(store_path):
+    at = page("audit").run()
+    votes, split = int(at.metric[1].value), int(at.metric[3].value)
+    store = Store(store_path)
+    labels = store.human_labels_frame()
+    pair_id, label = labels.iloc[0]["pair_id"], labels.iloc[0]["label"]
+    store.set_human_label(pair_id, "dana", "B" if label == "A" else "A")  # disagrees with the team
+    at.run()
+    assert at.metric[0].value == "60"  # the same pairs are labelled...
+    assert int(at.metric[1].value) == votes + 1  # ...but the label counts
+    assert int(at.metric[3].value) == split + 1  # and it made that pair a human tie, which is said
+    people = at.dataframe[0].value
+    assert dict(zip(people["Annotator"], people["Labels"]))["dana"] == 1

@@ -1,4 +1,5 @@
 """Agreement & bias: every judge on the same human labels, side by side."""
+import pandas as pd
 import streamlit as st
 
 from core import charts
@@ -6,13 +7,28 @@ from core.audit.cost import cost_sentence, cost_table
 from core.auditing import breakdown_table, findings, focus_order, judge_definitions_table, summary_table
 from core.judges.identity import display_names
 from core.spotcheck import active_estimate
+from core.team_labels import CONSENSUS_RULE, summary_sentence
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
 
 st.title("Agreement & bias")
 source, reports = state.source_reports()
 n_labelled = max(r["n_pairs"] for r in reports.values())
-st.metric("Pairs with a human label and a verdict", n_labelled)
+team = state.team_labels(source, state.get_store().source_version(source))
+counts = st.columns(4)
+counts[0].metric("Pairs with a human label and a verdict", n_labelled)
+counts[1].metric("Human labels (every vote)", team["n_labels"])
+counts[2].metric("People who labelled", len(team["annotators"]))
+counts[3].metric("Split votes counted as ties", team["consensus"].get("split, counted as a tie", 0))
+with st.expander("The human labels: who gave them, how they agree, how they become one label per pair"):
+    st.markdown(summary_sentence(team))
+    st.caption(CONSENSUS_RULE)
+    if len(team["annotators"]):
+        st.dataframe(team["annotators"].round(3), hide_index=True)
+    if len(team["pairwise"]):
+        st.dataframe(team["pairwise"].round(3), hide_index=True)
+    if team["consensus"]:
+        st.dataframe(pd.DataFrame([team["consensus"]]).rename(index={0: "pairs"}), hide_index=True)
 shown = display_names(list(reports))
 focus = st.selectbox("Judge to read about", focus_order(reports), key="audit_focus", format_func=shown.get)
 for sentence in findings(reports[focus], baselines=reports):

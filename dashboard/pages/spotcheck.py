@@ -1,30 +1,37 @@
-"""Spot-check: blind labels. The judge's verdict is read only after the person answers."""
+"""Spot-check: blind labels. The judge's verdict is read only after the person answers.
+
+Keys: A, B, T (tie), S (skip), U (undo); the pair and its buttons come first, in fixed-height boxes.
+"""
 import streamlit as st
 
 from core import spotcheck
 from core.judges.identity import display_names
+from core.team_labels import record_label
 from dashboard import state
 
 st.title("Spot-check the judge")
 store = state.get_store()
-source = state.pick_source()
-who = st.text_input("Your name (recorded with every label)", key=state.ANNOTATOR).strip()
-mode = st.radio("Which pair next", ["random", "active"], horizontal=True, key=state.SAMPLING,
-                help="active: favours pairs where the judge is unsure, flips with the order, or lengths differ most; "
-                     "the agreement estimate stays unbiased.")
+top = st.columns([2, 2, 2, 3])
+with top[0]:
+    source = state.pick_source()
+who = top[1].text_input("Your name", key=state.ANNOTATOR, placeholder="needed to label",
+                        help="Recorded with every label, so the team's labels can be told apart.").strip()
+mode = top[2].radio("Which pair next", ["random", "active"], horizontal=True, key=state.SAMPLING,
+                    help="random: a shuffled order of your own. active: favours pairs where the judge is unsure, "
+                         "flips with the order, or lengths differ most; the agreement estimate stays unbiased.")
 judges = store.source_judges(source) if source else []
-judge = st.selectbox("Judge to check", judges, key="spot_judge",
-                     format_func=display_names(judges).get) if judges else ""
-if not source or not who:
+judge = top[3].selectbox("Judge to check", judges, key="spot_judge",
+                         format_func=display_names(judges).get) if judges else ""
+if not source:
+    st.stop()
+if not who:
+    st.info("Type your name above to start labelling: every label is recorded with it.")
     st.stop()
 
 progress = spotcheck.label_progress(store, source, who)
 st.progress(progress["labelled_by_you"] / max(1, progress["total"]),
-            text=f"You labelled {progress['labelled_by_you']} of {progress['total']} pairs")
-answered = st.session_state.get(state.ANSWERED)
-if answered:
-    st.success(f"Saved your label for {answered}. What the judges said (P(A better) when A was shown first / second):")
-    st.dataframe(spotcheck.reveal(store, answered), hide_index=True)
+            text=f"You labelled {progress['labelled_by_you']} of {progress['total']} pairs · "
+                 "keys: A, B, T tie, S skip, U undo")
 
 pair_id = st.session_state.get(state.CURRENT_PAIR)
 skipped = st.session_state.setdefault(state.SKIPPED, set())
@@ -35,27 +42,37 @@ if pair_id is None:
     st.info("Nothing left to label here. Thank you!")
 else:
     pair = store.get_pairs([pair_id]).iloc[0]
-    st.caption(f"Pair {pair_id}")
-    st.markdown("**Prompt**")
-    st.text(pair["prompt"])  # model and user text as plain text, never markdown or HTML
+    with st.container(height=110, border=True):
+        st.caption(f"Prompt · pair {pair_id}")
+        st.text(pair["prompt"])  # model and user text as plain text, never markdown or HTML
     left, right = st.columns(2)
-    left.markdown("**Response A**")
-    left.text(pair["response_a"])
-    right.markdown("**Response B**")
-    right.text(pair["response_b"])
-    buttons = st.columns(4)
-    for col, (label, value) in zip(buttons, [("A is better", "A"), ("B is better", "B"), ("Tie", "TIE"),
-                                             ("Skip", None)]):
-        if col.button(label, key=f"label_{value}", width="stretch"):
+    for column, name, text in ((left, "A", pair["response_a"]), (right, "B", pair["response_b"])):
+        with column.container(height=260, border=True):
+            st.caption(f"Response {name} · {len(text):,} characters")
+            st.text(text)
+    buttons = st.columns(5)
+    choices = [("A is better", "A", "A"), ("B is better", "B", "B"), ("Tie", "TIE", "T"), ("Skip", None, "S")]
+    for col, (label, value, key) in zip(buttons, choices):
+        if col.button(label, key=f"label_{value}", width="stretch", shortcut=key,
+                      type="primary" if value in ("A", "B") else "secondary"):
             if value:
-                store.set_human_label(pair_id, who, value)
-                st.session_state[state.ANSWERED] = pair_id
+                outcome = record_label(store, pair_id, who, value)
+                st.session_state[state.ANSWERED] = {"pair_id": pair_id, "label": value, **outcome}
             else:
                 skipped.add(pair_id)
             st.session_state[state.CURRENT_PAIR] = None
             st.rerun()
-if st.button("Undo my last label", key="undo"):
-    undone = spotcheck.undo_last(store, who)
-    st.session_state[state.ANSWERED] = None
-    st.session_state[state.CURRENT_PAIR] = undone
-    st.rerun()
+    if buttons[4].button("Undo my last label", key="undo", width="stretch", shortcut="U"):
+        undone = spotcheck.undo_last(store, who)
+        st.session_state[state.ANSWERED] = None
+        st.session_state[state.CURRENT_PAIR] = undone
+        st.rerun()
+
+answered = st.session_state.get(state.ANSWERED)
+if answered:
+    said = {"A": "A is better", "B": "B is better", "TIE": "a tie"}[answered["label"]]
+    box = st.warning if answered["changed"] else st.success
+    box(f"Saved: you said {said} on pair {answered['pair_id']}. {answered['sentence']}")
+    st.markdown("**What the judges said**")
+    for sentence in spotcheck.verdict_sentences(store, answered["pair_id"]) or ["No judge has judged this pair yet."]:
+        st.markdown(f"- {sentence}")
