@@ -264,3 +264,26 @@ def test_agreement_page_counts_a_label_on_an_already_labelled_pair(store_path):
     assert int(at.metric[3].value) == split + 1  # and it made that pair a human tie, which is said
     people = at.dataframe[0].value
     assert dict(zip(people["Annotator"], people["Labels"]))["dana"] == 1
+
+
+def test_data_page_judges_uploaded_pairs_in_the_background(store_path):
+    from core.schema import ResponsePair
+
+    at = page("data").run()
+    store = Store(store_path)
+    pairs = [ResponsePair(f"up/{i}", f"q{i}", "long answer " * (i + 2), "short") for i in range(12)]
+    store.add_pairs(pairs, dataset="up")
+    for p in pairs:
+        store.set_human_label(p.pair_id, "dana", "A")
+    at.run()
+    at.selectbox(key="judge_job_source").set_value("dataset:up").run()
+    at.selectbox(key="judge_job_choice").set_value("shortest").run()
+    at.button(key="start_judge_job").click().run()
+    assert not at.exception and any("in the background" in s.value for s in at.success)
+    deadline = time.monotonic() + 60
+    while len(store.source_judgments("dataset:up", "shortest")) < 12:
+        assert time.monotonic() < deadline, store.list_runs().to_dict("records")
+        time.sleep(0.3)
+    audit = page("audit").run()
+    audit.selectbox(key="source_select").set_value("dataset:up").run()
+    assert "shortest" in audit.selectbox(key="audit_focus").options

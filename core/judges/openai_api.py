@@ -80,7 +80,7 @@ class OpenAIJudge(Judge):
 
     def _ask_all(self, todo: dict[str, JudgeItem], api_key: str, done: Callable[[str], None]) -> dict:
         """Ask for every item, ``concurrency`` at a time; cache each answer as it lands."""
-        out, errors = {}, []
+        out, errors, futures = {}, [], {}
         pool = ThreadPoolExecutor(max_workers=self.cfg.concurrency, thread_name_prefix="openai-judge")
         try:
             futures = {pool.submit(self._ask, item, api_key): key for key, item in todo.items()}
@@ -99,8 +99,14 @@ class OpenAIJudge(Judge):
                     self.cache.save(key, reading)
                 out[key] = reading
                 done(key)
-        finally:  # on any other error or Ctrl-C, send no further paid request
+        finally:  # on any other error, a cancel or Ctrl-C, send no further paid request...
             pool.shutdown(wait=True, cancel_futures=True)
+            # ...and keep the answers that were in flight: they are paid for, so a resume must not ask again
+            for future, key in futures.items():
+                if key not in out and future.done() and not future.cancelled() and future.exception() is None:
+                    reading, paid = future.result()
+                    if paid and self.cache is not None:
+                        self.cache.save(key, reading)
         if errors:
             raise errors[0]
         return out

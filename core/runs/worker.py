@@ -43,12 +43,15 @@ def heartbeat(store: Store, run_id: str, every: float = HEARTBEAT_SECONDS):
 
 
 def run_in_this_process(store: Store, run_id: str, *, show_bars: bool = True) -> None:
+    """Execute a stored run, or a judge job (``core/judge_jobs.py``), under one heartbeat."""
+    from core.judge_jobs import execute_judge_job, is_judge_job
     from core.pipeline import execute_run
     from core.runs.errors import RunCancelled
 
     store.update_run(run_id, pid=os.getpid())
+    execute = execute_judge_job if is_judge_job(store.get_run(run_id)) else execute_run
     with heartbeat(store, run_id), contextlib.suppress(RunCancelled):
-        execute_run(store, run_id, show_bars=show_bars)
+        execute(store, run_id, show_bars=show_bars)
 
 
 def launch_run(store: Store, run_id: str) -> subprocess.Popen:

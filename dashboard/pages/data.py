@@ -3,7 +3,7 @@ import streamlit as st
 
 from core import exports
 from core.runs.store import default_store_path
-from dashboard import state
+from dashboard import judge_panel, state
 
 st.title("Data")
 store = state.get_store()
@@ -37,6 +37,8 @@ if may_upload:
             st.error(f"Not saved. {exc}")
         else:
             st.success(f"{n} prompts saved to {path}: use this path in the Runs form.")
+
+judge_panel.show(may_upload)
 
 st.subheader("Download")
 source = state.pick_source("Pairs to export")
