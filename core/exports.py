@@ -42,13 +42,15 @@ def import_uploaded_pairs(store: Store, data: bytes, *, filename: str, dataset: 
 
 def save_uploaded_prompts(data: bytes, *, filename: str, folder: Path) -> tuple[Path, int]:
     """Validate uploaded prompts (JSONL or CSV); keep the file only if every line is good."""
+    from core.io.importers import named_as
     from core.prompts import load_prompts
 
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / _safe_name(filename)
         staged.write_bytes(data)
-        n = len(load_prompts(staged))
+        with named_as(staged, filename):
+            n = len(load_prompts(staged))
         final = folder / staged.name
         final.write_bytes(data)
     return final, n

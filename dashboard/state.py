@@ -11,6 +11,8 @@ CURRENT_PAIR = "current_pair"
 ANSWERED = "answered_pair"
 SAMPLING = "sampling"
 SKIPPED = "skipped_pairs"
+DOWNLOADS = "built_downloads"  # the Data page's files, kept so their buttons survive a rerun
+REPORT = "built_report"  # the Report page's HTML, likewise
 
 
 @st.cache_resource

@@ -193,6 +193,7 @@ def test_data_page_imports_good_pairs_and_refuses_bad_ones(store_path):
     at.file_uploader(key="pairs_upload").set_value(("bad.jsonl", bad.encode(), "application/jsonl")).run()
     at.button(key="import_pairs").click().run()
     assert "line 2" in at.error[0].value and "human_preferred" in at.error[0].value
+    assert "bad.jsonl, line 2" in at.error[0].value and "/tmp" not in at.error[0].value  # the file as uploaded
     assert "dataset:uploaded" not in Store(store_path).pair_sources().source.tolist()
     at.file_uploader(key="pairs_upload").set_value(("good.jsonl", good.encode(), "application/jsonl")).run()
     at.button(key="import_pairs").click().run()
@@ -206,6 +207,18 @@ def test_report_page_builds_a_self_contained_html(store_path):
     assert not at.exception
     html = at.get("download_button")[0].proto.url
     assert html  # the file is served from media storage; its content is tested in test_report_html
+    at.selectbox(key="report_focus").set_value("longest").run()  # any rerun, e.g. after the download
+    assert at.get("download_button"), "the download button stays until the inputs change"
+    at.selectbox(key="report_focus").set_value("shortest").run()
+    assert not at.get("download_button")  # a report of another judge must be built anew
+
+
+def test_data_page_download_buttons_stay_after_a_rerun(store_path):
+    at = page("data").run()
+    at.button(key="build_downloads").click().run()
+    assert len(at.get("download_button")) == 2
+    at.run()  # the rerun a download or any other widget causes
+    assert len(at.get("download_button")) == 2
 
 
 def test_pages_import_no_torch_or_trl(tmp_path):

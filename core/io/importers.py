@@ -7,6 +7,7 @@ nothing of it is stored.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 from dataclasses import dataclass
@@ -76,7 +77,20 @@ def import_upload(store: Store, data: bytes, *, filename: str, fmt: str, dataset
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / (re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name)[:100] or "upload.jsonl")
         path.write_bytes(data)
-        return import_file(store, fmt, path, dataset=dataset, mapping=mapping, seed=seed, annotator=annotator)
+        with named_as(path, filename):
+            return import_file(store, fmt, path, dataset=dataset, mapping=mapping, seed=seed, annotator=annotator)
+
+
+@contextlib.contextmanager
+def named_as(staged: Path, filename: str):
+    """Errors about ``staged`` (a server temp copy of an upload) name the file the person uploaded."""
+    try:
+        yield
+    except ValueError as exc:
+        text = str(exc)
+        if str(staged) not in text:
+            raise
+        raise ValueError(text.replace(str(staged), Path(filename).name)) from exc
 
 
 def dataset_name(path: str | Path) -> str:

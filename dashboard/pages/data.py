@@ -45,12 +45,20 @@ source = state.pick_source("Pairs to export")
 if source:
     judges = store.source_judges(source)
     judge = st.selectbox("Chosen side follows the judge", judges, key="export_judge") if judges else None
-    # built on request, not on every render: at 100,000 pairs the files take seconds to write
+    # built on request, not on every render: at 100,000 pairs the files take seconds to write; kept in the
+    # session (for this source, judge and data version) so the buttons stay after a download or a rerun
+    built_key = (source, judge, store.source_version(source))
     if st.button("Build the files for download", key="build_downloads"):
         with st.spinner("Building the files…"):
-            if judge:
-                st.download_button("Preference dataset (TRL JSONL)", exports.preference_jsonl(store, source, judge),
-                                   file_name="preferences.jsonl", mime="application/jsonl", key="dl_prefs",
-                                   on_click="ignore")
-            st.download_button("Human labels (CSV)", exports.human_labels_csv(store, source),
-                               file_name="human_labels.csv", mime="text/csv", key="dl_labels", on_click="ignore")
+            st.session_state[state.DOWNLOADS] = {
+                "key": built_key, "labels": exports.human_labels_csv(store, source),
+                "prefs": exports.preference_jsonl(store, source, judge) if judge else None}
+    built = st.session_state.get(state.DOWNLOADS)
+    if built and built["key"] == built_key:
+        if built["prefs"] is not None:
+            st.download_button("Preference dataset (TRL JSONL)", built["prefs"], file_name="preferences.jsonl",
+                               mime="application/jsonl", key="dl_prefs", on_click="ignore")
+        st.download_button("Human labels (CSV)", built["labels"], file_name="human_labels.csv", mime="text/csv",
+                           key="dl_labels", on_click="ignore")
+    elif built:
+        st.caption("The data changed since the files were built: build them again.")

@@ -12,9 +12,15 @@ focus = st.selectbox("Judge", focus_order(reports), key="report_focus")
 st.markdown("\n".join(f"- {s}" for s in findings(reports[focus], baselines=reports)))
 with st.expander("Prices for the cost section"):
     prices = price_inputs("cost_report_")
+report_key = (source, focus, state.get_store().source_version(source), tuple(sorted(prices.items())))
 if st.button("Build HTML report", key="build_report", type="primary"):
-    html = build_report_html(reports, source=source, focus=focus,
-                             examples=disagreements(state.get_store(), source, focus),
-                             costs=state.source_costs(source, prices))
-    st.download_button("Download report.html", html.encode("utf-8"), file_name=f"judge-audit-{focus}.html",
-                       mime="text/html", key="dl_report")
+    with st.spinner("Building the report…"):
+        html = build_report_html(reports, source=source, focus=focus,
+                                 examples=disagreements(state.get_store(), source, focus),
+                                 costs=state.source_costs(source, prices))
+        st.session_state[state.REPORT] = {"key": report_key, "html": html.encode("utf-8")}
+built = st.session_state.get(state.REPORT)
+if built and built["key"] == report_key:  # stays after a download and any rerun, until the inputs change
+    st.download_button("Download report.html", built["html"], file_name=f"judge-audit-{focus}.html",
+                       mime="text/html", key="dl_report", on_click="ignore")
+    st.caption(f"{len(built['html']) / 1e6:.1f} MB, self-contained: opens offline.")
