@@ -96,3 +96,21 @@ def test_monitor_panel_reads_what_the_run_wrote(tiny_run):
     assert not g.empty and g.reading.startswith("Round 1, step 2: ")
     for fig in (gaming_charts.length_figure(g.steps), gaming_charts.overopt_figure(g.overopt)):
         assert fig.data
+
+
+def test_the_report_covers_the_runs_reward_model_and_ppo_fits_the_page_and_stays_small(tiny_run):
+    from core.auditing import source_audit
+    from core.report_html import build_report_html, latest_run_with_metrics, run_section
+    from core.workspace import ensure_sample_workspace
+
+    store, run_id, _ = tiny_run
+    ensure_sample_workspace(store)
+    assert latest_run_with_metrics(store) == run_id
+    section = run_section(store, run_id)
+    assert "Reward model, on held-out pairs" in section and "human_accuracy" in section
+    assert "What PPO did" in section
+    reports = source_audit(store, "dataset:sample", n_boot=20)
+    html = build_report_html(reports, source="dataset:sample", focus="longest", run_html=section)
+    assert html.count("Plotly.newPlot") >= 7 and html.count("* plotly.js") == 1  # plotly.js once, for all figures
+    assert len(html.encode()) < 2_000_000
+    assert 'style="height:100%; width:100%;"' in html or "width:100%" in html  # figures take the page's width

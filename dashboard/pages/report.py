@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.auditing import disagreements, findings, focus_order
-from core.report_html import build_report_html
+from core.report_html import build_report_html, latest_run_with_metrics, run_section
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
 
@@ -12,12 +12,18 @@ focus = st.selectbox("Judge", focus_order(reports), key="report_focus")
 st.markdown("\n".join(f"- {s}" for s in findings(reports[focus], baselines=reports)))
 with st.expander("Prices for the cost section"):
     prices = price_inputs("cost_report_")
-report_key = (source, focus, state.get_store().source_version(source), tuple(sorted(prices.items())))
+latest = latest_run_with_metrics(state.get_store())
+include_run = st.checkbox(f"Include the latest training run ({latest})", value=True, key="report_run",
+                          disabled=latest is None, help="Its reward model's accuracy against the judge and people, "
+                          "what PPO did to response length, the gaming flags.") if latest else False
+report_key = (source, focus, state.get_store().source_version(source), tuple(sorted(prices.items())),
+              latest if include_run else None, state.get_store().data_version())
 if st.button("Build HTML report", key="build_report", type="primary"):
     with st.spinner("Building the report…"):
         html = build_report_html(reports, source=source, focus=focus,
                                  examples=disagreements(state.get_store(), source, focus),
-                                 costs=state.source_costs(source, prices))
+                                 costs=state.source_costs(source, prices),
+                                 run_html=run_section(state.get_store(), latest) if include_run else "")
         st.session_state[state.REPORT] = {"key": report_key, "html": html.encode("utf-8")}
 built = st.session_state.get(state.REPORT)
 if built and built["key"] == report_key:  # stays after a download and any rerun, until the inputs change
