@@ -14,6 +14,7 @@ from core.audit.human import human_ceiling
 from core.audit.position import position_bias, slot_a_rate
 from core.audit.self_preference import self_preference_from_codes
 from core.audit.verbosity import agreement_by_length_from_codes, length_controlled_from_codes, verbosity_from_codes
+from core.audit.yardstick import length_yardsticks_from_codes
 
 
 def _records(table: pd.DataFrame | None) -> list[dict] | None:
@@ -61,7 +62,8 @@ def audit_report(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *, 
     Flat keys: n_pairs, agreement, agreement_ci95, agreement_no_ties, cohen_kappa,
     judge_p_longer, human_p_longer, position_consistency (None with one order), ece (None
     without soft labels), and more; nested sections: agreement_detail, confusion_matrix,
-    verbosity, length_controlled, agreement_by_length, position, calibration, human_human,
+    verbosity, length_controlled, agreement_by_length, length_yardsticks (the judge against picking
+    the longer / shorter answer on the same pairs), position, calibration, human_human,
     self_preference, by_category, by_principle. Values are plain Python (NaN for undefined);
     ``to_json_ready`` turns NaN into None.
     """
@@ -91,6 +93,8 @@ def audit_report(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *, 
         "length_controlled": length_controlled_from_codes(human, verdict, frame["len_a"], frame["len_b"]),
         "agreement_by_length": _records(agreement_by_length_from_codes(
             human, verdict, frame["len_a"], frame["len_b"], bins=length_bins, n_boot=n_boot, seed=seed)),
+        "length_yardsticks": length_yardsticks_from_codes(human, verdict, frame["len_a"], frame["len_b"],
+                                                          n_boot=n_boot, seed=seed),
         "position": position,
         "calibration": calibration,
         "human_human": _human_ceiling(frame),
