@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.audit.calibration import CALIBRATED_ECE, UNINFORMATIVE_SHARE  # the bars a finding must clear
 from core.runs.store import Store
 
 
@@ -150,11 +151,6 @@ def summary_table(reports: dict[str, dict]) -> pd.DataFrame:
                      "position_consistency": r["position_consistency"], "judge_p_longer": r["judge_p_longer"],
                      "human_p_longer": r["human_p_longer"], "ece": r["ece"]})
     return pd.DataFrame(rows)
-
-
-# What a finding must clear before it says a judge is useful (docs/audit.md, "Findings").
-UNINFORMATIVE_SHARE = 0.10  # confidence outside 45-55% on fewer pairs than this: it is always guessing
-CALIBRATED_ECE = 0.05  # an ECE at most this is "calibrated" (it is a bin-noise-sized gap)
 
 
 def findings(report: dict, *, baselines: dict[str, dict] | None = None) -> list[str]:

@@ -15,6 +15,8 @@ import pandas as pd
 from core.audit.frames import A, B, label_codes
 
 DECISIVE_MARGIN = 0.05  # a soft label within 0.5 +- this (45-55%) says "I am guessing"
+UNINFORMATIVE_SHARE = 0.10  # decisive on fewer pairs than this: its confidence says nothing (docs/audit.md)
+CALIBRATED_ECE = 0.05  # an ECE at most this is called calibrated: a gap the size of bin noise
 
 
 def _usable(human, p_a) -> tuple[np.ndarray, np.ndarray]:

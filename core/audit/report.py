@@ -8,7 +8,7 @@ import pandas as pd
 
 from core.audit.agreement import joint_counts, summary_from_codes
 from core.audit.breakdown import breakdown_from_codes
-from core.audit.calibration import calibration_from_codes
+from core.audit.calibration import CALIBRATED_ECE, UNINFORMATIVE_SHARE, calibration_from_codes
 from core.audit.frames import LABELS, audit_frame, label_codes
 from core.audit.human import human_ceiling
 from core.audit.position import position_bias, slot_a_rate
@@ -144,6 +144,24 @@ def _ci(interval) -> str:
     return "" if not interval else f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
 
 
+def _reaches(interval, value: float) -> bool:
+    """True when the interval's lower end is at or below ``value`` (False where undefined)."""
+    return bool(interval) and interval[0] is not None and math.isfinite(interval[0]) and interval[0] <= value
+
+
+def _yardstick_lines(yardsticks: dict) -> list[str]:
+    """One line per length yardstick: its agreement and the judge's paired difference from it."""
+    lines = []
+    for name, y in yardsticks.items():
+        diff_ci = y["difference_ci95"]
+        verdict = ("beats it" if diff_ci[0] is not None and diff_ci[0] > 0 else
+                   "worse" if diff_ci[1] is not None and diff_ci[1] < 0 else "no better")
+        lines.append(f"  vs {name + ' rule':<16} {_fmt(y['agreement'])}{_ci(y['agreement_ci95'])}, judge minus rule "
+                     f"{_fmt(y['difference'])}{_ci(diff_ci)}   <- {verdict}; same verdict on "
+                     f"{_fmt(y['same_verdict_share'])}")
+    return lines
+
+
 def format_report(report: dict) -> str:
     """A short plain-text summary of ``audit_report``'s result."""
     detail, lean, position = report["agreement_detail"], report["verbosity"], report["position"]
@@ -152,7 +170,8 @@ def format_report(report: dict) -> str:
         f"({detail['n_valid']} with both labels valid, {detail['n_invalid_judge']} invalid verdicts)",
         f"  agreement           {_fmt(report['agreement'])}{_ci(report['agreement_ci95'])}",
         f"  agreement (no ties) {_fmt(report['agreement_no_ties'])} over {detail['n_no_ties']} pairs",
-        f"  Cohen's kappa       {_fmt(report['cohen_kappa'])}{_ci(detail['cohen_kappa_ci95'])}",
+        f"  Cohen's kappa       {_fmt(report['cohen_kappa'])}{_ci(detail['cohen_kappa_ci95'])}"
+        + ("   <- no better than chance" if _reaches(detail["cohen_kappa_ci95"], 0.0) else ""),
         f"  P(longer) judge     {_fmt(lean['judge_p_longer'])}   humans {_fmt(lean['human_p_longer'])}   "
         f"difference {_fmt(lean['verbosity_bias'])}{_ci(lean['verbosity_bias_ci95'])}"
         + ("   <- judge more length-biased than people" if lean["judge_more_length_biased"] else ""),
@@ -167,8 +186,15 @@ def format_report(report: dict) -> str:
     else:
         lines.append(f"  position            slot A picked {_fmt(position['slot_a_rate'])}"
                      f"{_ci(position['slot_a_rate_ci95'])} (one order judged)")
+    lines += _yardstick_lines(report.get("length_yardsticks") or {})
     if report["calibration"] is not None:
-        lines.append(f"  calibration         ECE {_fmt(report['ece'])}, Brier {_fmt(report['calibration']['brier'])}")
+        cal = report["calibration"]
+        decisive = cal.get("decisive_share")
+        guessing = decisive is not None and decisive < UNINFORMATIVE_SHARE
+        lines.append(f"  calibration         ECE {_fmt(report['ece'])}, Brier {_fmt(cal['brier'])}, "
+                     f"outside 45-55% on {_fmt(decisive)} of pairs"
+                     + ("   <- calibrated but uninformative" if guessing and report["ece"] <= CALIBRATED_ECE
+                        else "   <- its confidence says little: it is nearly always 45-55%" if guessing else ""))
     ceiling = report.get("human_human")
     if ceiling is not None:
         lines.append(f"  human-human         agreement {_fmt(ceiling['human_human_agreement'])}, "
