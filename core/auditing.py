@@ -192,7 +192,7 @@ def at_chance(report: dict) -> bool:
 def _agreement_sentence(r: dict) -> str:
     lo, hi = r["agreement_ci95"]
     kappa, ci = r["cohen_kappa"], _interval(r, "cohen_kappa")
-    kappa_ci = "" if ci is None else f", 95% CI {ci[0]:.2f} to {ci[1]:.2f}"
+    kappa_ci = "" if ci is None else f", 95% CI {_num(ci[0])} to {_num(ci[1])}"
     if ci is not None and ci[1] < 0:
         words = "worse than chance: it disagrees with people more than guessing would"
     elif at_chance(r):
@@ -273,6 +273,8 @@ def _baseline_sentence(r: dict, name: str, base: dict, kind: str) -> str:
     mine, theirs = _interval(r, "agreement"), _interval(base, "agreement")
     if mine is not None and theirs is not None and mine[0] > theirs[1]:
         verb = "beats it (the two 95% CIs do not overlap)"
+        if at_chance(r) and at_chance(base):
+            verb += ", though by Cohen's κ neither is better than chance, so the gap is not skill"
     elif mine is not None and theirs is not None and mine[1] < theirs[0]:
         verb = "is worse than it (the two 95% CIs do not overlap)"
     else:
@@ -318,7 +320,7 @@ def _pct(x) -> str:
 
 
 def _num(x) -> str:
-    return "n/a" if _nan(x) else f"{x:.2f}"
+    return "n/a" if _nan(x) else f"{x:.2f}".replace("-0.00", "0.00")
 
 
 def _nan(x) -> bool:
