@@ -149,6 +149,14 @@ def _reaches(interval, value: float) -> bool:
     return bool(interval) and interval[0] is not None and math.isfinite(interval[0]) and interval[0] <= value
 
 
+def _chance_mark(kappa_ci) -> str:
+    """A pointer when κ's interval reaches 0: no better (or, wholly below 0, worse) than chance."""
+    if not _reaches(kappa_ci, 0.0):
+        return ""
+    below = kappa_ci[1] is not None and math.isfinite(kappa_ci[1]) and kappa_ci[1] < 0
+    return "   <- worse than chance" if below else "   <- no better than chance"
+
+
 def _yardstick_lines(yardsticks: dict) -> list[str]:
     """One line per length yardstick: its agreement and the judge's paired difference from it."""
     lines = []
@@ -171,7 +179,7 @@ def format_report(report: dict) -> str:
         f"  agreement           {_fmt(report['agreement'])}{_ci(report['agreement_ci95'])}",
         f"  agreement (no ties) {_fmt(report['agreement_no_ties'])} over {detail['n_no_ties']} pairs",
         f"  Cohen's kappa       {_fmt(report['cohen_kappa'])}{_ci(detail['cohen_kappa_ci95'])}"
-        + ("   <- no better than chance" if _reaches(detail["cohen_kappa_ci95"], 0.0) else ""),
+        + _chance_mark(detail["cohen_kappa_ci95"]),
         f"  P(longer) judge     {_fmt(lean['judge_p_longer'])}   humans {_fmt(lean['human_p_longer'])}   "
         f"difference {_fmt(lean['verbosity_bias'])}{_ci(lean['verbosity_bias_ci95'])}"
         + ("   <- judge more length-biased than people" if lean["judge_more_length_biased"] else ""),
