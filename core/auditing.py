@@ -201,8 +201,10 @@ def _agreement_sentence(r: dict) -> str:
     else:
         words = _kappa_words(kappa)
     no_ties, coin = r["agreement_no_ties"], _interval(r, "agreement_no_ties")
-    coin_words = (", no better than a coin (its 95% CI includes 50%)"
-                  if coin is not None and coin[0] <= 0.5 and not at_chance(r) else "")
+    coin_words = ""
+    if coin is not None and coin[0] <= 0.5 and not at_chance(r):  # κ clears 0 on the ties alone
+        coin_words = (", worse than a coin (its 95% CI is below 50%)" if coin[1] < 0.5
+                      else ", no better than a coin (its 95% CI includes 50%)")
     return (f"Agreement with humans: {r['agreement']:.0%} of {r['n_pairs']} pairs (95% CI {lo:.0%}–{hi:.0%}), "
             f"{_pct(no_ties)} when ties are left out{coin_words}; Cohen's κ = {_num(kappa)}{kappa_ci} ({words}).")
 
