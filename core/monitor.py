@@ -1,6 +1,7 @@
 """What the training monitor shows: curves per stage from the store, and a plain-words reading."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from core.runs.store import RunStatus, Store
@@ -20,20 +21,68 @@ def is_live(store: Store, run_id: str) -> bool:
     return not RunStatus(store.get_run(run_id)["status"]).is_finished()
 
 
+NOISE_SE = 2.0  # a change between windows is claimed only beyond this many standard errors
+
+
+def window_change(values) -> dict | None:
+    """The first against the last quarter of a per-update series (two updates each at least).
+
+    Returns n, window (updates per window), first and last (window means), difference (last
+    minus first), se (its standard error from the spread of the updates in each window) and
+    beyond_noise (|difference| > NOISE_SE * se); None with fewer than four finite values.
+    A trend inside a window widens its spread, so the test errs toward "no change".
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 4:
+        return None
+    k = max(2, v.size // 4)
+    first, last = v[:k], v[-k:]
+    se = float(np.sqrt(first.var(ddof=1) / k + last.var(ddof=1) / k))
+    diff = float(last.mean() - first.mean())
+    return {"n": int(v.size), "window": k, "first": float(first.mean()), "last": float(last.mean()),
+            "difference": diff, "se": se, "beyond_noise": bool(abs(diff) > NOISE_SE * se)}
+
+
 def length_reading(ppo: pd.DataFrame) -> str | None:
-    """One sentence on how response length and reward moved during PPO (None before two steps)."""
-    tokens = ppo[ppo["key"] == "response/mean_tokens"].sort_values(["round", "step"])
-    scores = ppo[ppo["key"] == "objective/scores"].sort_values(["round", "step"])
+    """Sentences on how response length and reward moved during PPO (None before two updates).
+
+    The first and last quarter of the updates are compared (``window_change``); a change is
+    named only beyond two standard errors, otherwise the reading says "no change beyond noise".
+    """
+    tokens = ppo[ppo["key"] == "response/mean_tokens"].sort_values(["round", "step"])["value"]
+    scores = ppo[ppo["key"] == "objective/scores"].sort_values(["round", "step"])["value"]
     if len(tokens) < 2 or len(scores) < 2:
         return None
-    t0, t1 = tokens["value"].iloc[0], tokens["value"].iloc[-1]
-    s0, s1 = scores["value"].iloc[0], scores["value"].iloc[-1]
-    change = (t1 - t0) / t0 if t0 else float("nan")
-    text = (f"Mean response length went from {t0:.0f} to {t1:.0f} tokens ({change:+.0%}) while the reward "
-            f"model's score went from {s0:.2f} to {s1:.2f}.")
-    if change > 0.2 and s1 > s0:
+    length, reward = window_change(tokens), window_change(scores)
+    if length is None or reward is None:
+        n = min(len(tokens), len(scores))
+        return (f"Only {n} PPO updates so far (mean length {tokens.iloc[0]:.0f}, then {tokens.iloc[-1]:.0f} tokens; "
+                f"reward model score {scores.iloc[0]:.2f}, then {scores.iloc[-1]:.2f}): too few to tell a change "
+                "from noise.")
+    text = f"{_length_words(length)} {_reward_words(reward)}"
+    longer = length["beyond_noise"] and length["difference"] > 0.2 * abs(length["first"])
+    if longer and reward["beyond_noise"] and reward["difference"] > 0:
         text += " The policy is getting longer as the reward rises: check whether it is also getting better."
     return text
+
+
+def _length_words(c: dict) -> str:
+    head = (f"Mean response length: {c['first']:.0f} tokens over the first {c['window']} of {c['n']} PPO updates, "
+            f"{c['last']:.0f} over the last {c['window']}")
+    if not c["beyond_noise"]:
+        return (f"{head}: no change beyond noise ({c['difference']:+.0f} tokens, within 2 standard errors, "
+                f"±{2 * c['se']:.0f}).")
+    change = c["difference"] / c["first"] if c["first"] else float("nan")
+    return (f"{head}: answers got {'longer' if c['difference'] > 0 else 'shorter'} ({change:+.0%}, "
+            f"{c['difference']:+.0f} tokens, beyond 2 standard errors, ±{2 * c['se']:.0f}).")
+
+
+def _reward_words(c: dict) -> str:
+    head = f"The reward model's score went from {c['first']:.2f} to {c['last']:.2f} over the same windows"
+    if not c["beyond_noise"]:
+        return f"{head}: no change beyond noise (±{2 * c['se']:.2f})."
+    return f"{head}: it {'rose' if c['difference'] > 0 else 'fell'} beyond noise (±{2 * c['se']:.2f})."
 
 
 def rm_summary(store: Store, run_id: str) -> pd.DataFrame:

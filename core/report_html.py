@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core import charts
 from core.audit.cost import cost_sentence, cost_table
-from core.auditing import findings, summary_table
+from core.auditing import at_chance, findings, summary_table
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
@@ -75,10 +75,7 @@ def build_report_html(reports: dict[str, dict], *, source: str, focus: str, exam
     figs = [charts.agreement_figure(reports), charts.p_longer_figure(reports), charts.position_figure(reports),
             charts.length_bucket_figure(reports), charts.calibration_figure(reports), charts.confusion_figure(report)]
     plots = "".join(_fig(f) for f in figs)
-    warn = ""
-    if report.get("verbosity", {}).get("judge_more_length_biased"):
-        warn = ("<p class='warn'><b>Verbosity risk.</b> This judge prefers longer answers more than people do. "
-                "A reward model trained on its labels will reward length, and PPO will lengthen answers.</p>")
+    warn = _warnings(report)
     body = f"""<h1>Judge audit: {e(focus)}</h1>
 <p class="sub">Pairs: {e(source)} · {report['n_pairs']} pairs with human labels · generated
 {e(time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))}</p>
@@ -92,6 +89,19 @@ label (MT-Bench definition); κ is Cohen's kappa over A/B/TIE.</p>"""
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>{_STYLE}</style><script>{plotly_js(body)}</script></head><body>
 {body}</body></html>"""
+
+
+def _warnings(report: dict) -> str:
+    """Boxes above the findings for what a stakeholder must not miss; each claim backed by a 95% interval."""
+    warn = ""
+    if report.get("verbosity", {}).get("judge_more_length_biased"):
+        warn = ("<p class='warn'><b>Verbosity risk.</b> This judge prefers longer answers more than people do, "
+                "beyond the margin of error. A reward model trained on its labels is likely to reward length, "
+                "and PPO against that reward model is then likely to lengthen answers.</p>")
+    if at_chance(report):
+        warn += ("<p class='warn'><b>No better than chance.</b> The 95% interval of this judge's Cohen's κ includes "
+                 "0: on these pairs it agrees with people no more often than guessing would.</p>")
+    return warn
 
 
 def _examples(examples) -> str:

@@ -147,13 +147,14 @@ def test_runs_form_launches_a_worker_that_finishes(store_path):
 def test_monitor_draws_curves_and_reads_length(store_path):
     store = Store(store_path)
     run_id = store.create_run({"name": "m"}, name="m")
-    for step, (tokens, score) in enumerate([(20, 0.1), (30, 0.5), (45, 0.9)], start=1):
+    steps = [(20, 0.1), (22, 0.2), (30, 0.5), (33, 0.6), (38, 0.7), (41, 0.8), (45, 0.9), (47, 1.0)]
+    for step, (tokens, score) in enumerate(steps, start=1):
         store.add_metrics(run_id, 0, "ppo", step, {"objective/scores": score, "objective/kl": 0.01 * step,
                                                    "response/mean_tokens": tokens})
     at = page("monitor").run()
     at.selectbox(key="monitor_run").set_value(run_id).run()
     assert not at.exception
-    assert "from 20 to 45 tokens (+125%)" in at.warning[0].value
+    assert "21 tokens over the first 2 of 8 PPO updates, 46 over the last 2: answers got longer" in at.warning[0].value
     assert not at.get("help")  # no stray Streamlit "magic" output on the page
     assert len(at.get("plotly_chart")) == 4
     assert "Verbosity gaming and over-optimisation" in [h.value for h in at.subheader]

@@ -53,7 +53,7 @@ def test_over_optimisation_lines_up_kl_proxy_judge_and_spot_checked_human_win_ra
     assert over.set_index("step")["human_win_rate"].dropna().to_dict() == {6: pytest.approx(0.5)}
     assert over["human_pairs"].tolist() == [0, 0, 0, 0, 0, 3]
     reading = gaming_panel(store, run_id).reading
-    assert "50% by people (3 spot-checked pairs)" in reading
+    assert "50% by people (3 spot-checked pairs, 95% CI " in reading
     assert "win rate against the reference policy on held-out prompts is 0% by the judge" in reading
     assert "over-optimised" in reading
 

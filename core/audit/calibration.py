@@ -14,6 +14,10 @@ import pandas as pd
 
 from core.audit.frames import A, B, label_codes
 
+DECISIVE_MARGIN = 0.05  # a soft label within 0.5 +- this (45-55%) says "I am guessing"
+UNINFORMATIVE_SHARE = 0.10  # decisive on fewer pairs than this: its confidence says nothing (docs/audit.md)
+CALIBRATED_ECE = 0.05  # an ECE at most this is called calibrated: a gap the size of bin noise
+
 
 def _usable(human, p_a) -> tuple[np.ndarray, np.ndarray]:
     return _usable_codes(label_codes(human, name="human"), p_a)
@@ -96,11 +100,14 @@ def calibration_from_codes(human: np.ndarray, p_a, *, n_bins: int = 10) -> dict 
         "ece": float((table["n"] * table["gap"].abs()).sum() / table["n"].sum()),
         "brier": float(np.mean((p - y) ** 2)),
         "mean_confidence": float((table["n"] * table["confidence"]).sum() / table["n"].sum()),
+        "decisive_share": float(np.mean(np.abs(p - 0.5) > DECISIVE_MARGIN)),
         "reliability": table.to_dict(orient="records"),
     }
 
 
 def calibration_summary(human, p_a, *, n_bins: int = 10) -> dict | None:
-    """ECE, Brier score, mean confidence and the reliability table (as records); None when no
-    pair has both a finite p_a and a human A/B label."""
+    """ECE, Brier score, mean confidence, ``decisive_share`` (the share of pairs whose p_a is
+    outside 0.5 +- DECISIVE_MARGIN: a judge near 0 there is calibrated only because it always
+    says it is guessing) and the reliability table (as records); None when no pair has both a
+    finite p_a and a human A/B label."""
     return calibration_from_codes(label_codes(human, name="human"), p_a, n_bins=n_bins)

@@ -128,8 +128,14 @@ def cost_sentence(judge: str, cost: dict) -> str:
     if not cost["n_labels"]:
         return f"{judge} has no labels here yet, so there is no cost to show."
     p_in, p_out = cost["price_per_1k_input_tokens"], cost["price_per_1k_output_tokens"]
-    money = (f"cost {_money(cost['money_per_1k_labels'])} at {_money(p_in)} / {_money(p_out)} per 1,000 tokens "
-             "in / out" if p_in or p_out else "cost nothing in tokens, as no token prices are set")
+    tokens = cost["tokens_in_per_1k_labels"] + cost["tokens_out_per_1k_labels"]
+    if p_in or p_out:
+        money = (f"cost {_money(cost['money_per_1k_labels'])} at {_money(p_in)} / {_money(p_out)} per 1,000 tokens "
+                 "in / out")
+    elif tokens > 0:  # tokens were spent, but at no price given: "free" would be a claim nobody measured
+        money = f"used {tokens:,.0f} tokens, whose money cost is not counted because no token prices are set"
+    else:
+        money = "cost nothing in tokens, as it used none"
     invalid = cost["n_labels"] - cost["n_usable"]
     if invalid and (p_in or p_out):  # an INVALID label was paid for but teaches nothing
         money += (f" ({invalid} of its {cost['n_labels']} labels {'was' if invalid == 1 else 'were'} INVALID, "

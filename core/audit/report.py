@@ -8,12 +8,13 @@ import pandas as pd
 
 from core.audit.agreement import joint_counts, summary_from_codes
 from core.audit.breakdown import breakdown_from_codes
-from core.audit.calibration import calibration_from_codes
+from core.audit.calibration import CALIBRATED_ECE, UNINFORMATIVE_SHARE, calibration_from_codes
 from core.audit.frames import LABELS, audit_frame, label_codes
 from core.audit.human import human_ceiling
 from core.audit.position import position_bias, slot_a_rate
 from core.audit.self_preference import self_preference_from_codes
 from core.audit.verbosity import agreement_by_length_from_codes, length_controlled_from_codes, verbosity_from_codes
+from core.audit.yardstick import length_yardsticks_from_codes
 
 
 def _records(table: pd.DataFrame | None) -> list[dict] | None:
@@ -61,7 +62,8 @@ def audit_report(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *, 
     Flat keys: n_pairs, agreement, agreement_ci95, agreement_no_ties, cohen_kappa,
     judge_p_longer, human_p_longer, position_consistency (None with one order), ece (None
     without soft labels), and more; nested sections: agreement_detail, confusion_matrix,
-    verbosity, length_controlled, agreement_by_length, position, calibration, human_human,
+    verbosity, length_controlled, agreement_by_length, length_yardsticks (the judge against picking
+    the longer / shorter answer on the same pairs), position, calibration, human_human,
     self_preference, by_category, by_principle. Values are plain Python (NaN for undefined);
     ``to_json_ready`` turns NaN into None.
     """
@@ -91,6 +93,8 @@ def audit_report(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *, 
         "length_controlled": length_controlled_from_codes(human, verdict, frame["len_a"], frame["len_b"]),
         "agreement_by_length": _records(agreement_by_length_from_codes(
             human, verdict, frame["len_a"], frame["len_b"], bins=length_bins, n_boot=n_boot, seed=seed)),
+        "length_yardsticks": length_yardsticks_from_codes(human, verdict, frame["len_a"], frame["len_b"],
+                                                          n_boot=n_boot, seed=seed),
         "position": position,
         "calibration": calibration,
         "human_human": _human_ceiling(frame),
@@ -140,6 +144,32 @@ def _ci(interval) -> str:
     return "" if not interval else f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
 
 
+def _reaches(interval, value: float) -> bool:
+    """True when the interval's lower end is at or below ``value`` (False where undefined)."""
+    return bool(interval) and interval[0] is not None and math.isfinite(interval[0]) and interval[0] <= value
+
+
+def _chance_mark(kappa_ci) -> str:
+    """A pointer when κ's interval reaches 0: no better (or, wholly below 0, worse) than chance."""
+    if not _reaches(kappa_ci, 0.0):
+        return ""
+    below = kappa_ci[1] is not None and math.isfinite(kappa_ci[1]) and kappa_ci[1] < 0
+    return "   <- worse than chance" if below else "   <- no better than chance"
+
+
+def _yardstick_lines(yardsticks: dict) -> list[str]:
+    """One line per length yardstick: its agreement and the judge's paired difference from it."""
+    lines = []
+    for name, y in yardsticks.items():
+        diff_ci = y["difference_ci95"]
+        verdict = ("beats it" if diff_ci[0] is not None and diff_ci[0] > 0 else
+                   "worse" if diff_ci[1] is not None and diff_ci[1] < 0 else "no better")
+        lines.append(f"  vs {name + ' rule':<16} {_fmt(y['agreement'])}{_ci(y['agreement_ci95'])}, judge minus rule "
+                     f"{_fmt(y['difference'])}{_ci(diff_ci)}   <- {verdict}; same verdict on "
+                     f"{_fmt(y['same_verdict_share'])}")
+    return lines
+
+
 def format_report(report: dict) -> str:
     """A short plain-text summary of ``audit_report``'s result."""
     detail, lean, position = report["agreement_detail"], report["verbosity"], report["position"]
@@ -148,7 +178,8 @@ def format_report(report: dict) -> str:
         f"({detail['n_valid']} with both labels valid, {detail['n_invalid_judge']} invalid verdicts)",
         f"  agreement           {_fmt(report['agreement'])}{_ci(report['agreement_ci95'])}",
         f"  agreement (no ties) {_fmt(report['agreement_no_ties'])} over {detail['n_no_ties']} pairs",
-        f"  Cohen's kappa       {_fmt(report['cohen_kappa'])}{_ci(detail['cohen_kappa_ci95'])}",
+        f"  Cohen's kappa       {_fmt(report['cohen_kappa'])}{_ci(detail['cohen_kappa_ci95'])}"
+        + _chance_mark(detail["cohen_kappa_ci95"]),
         f"  P(longer) judge     {_fmt(lean['judge_p_longer'])}   humans {_fmt(lean['human_p_longer'])}   "
         f"difference {_fmt(lean['verbosity_bias'])}{_ci(lean['verbosity_bias_ci95'])}"
         + ("   <- judge more length-biased than people" if lean["judge_more_length_biased"] else ""),
@@ -163,8 +194,15 @@ def format_report(report: dict) -> str:
     else:
         lines.append(f"  position            slot A picked {_fmt(position['slot_a_rate'])}"
                      f"{_ci(position['slot_a_rate_ci95'])} (one order judged)")
+    lines += _yardstick_lines(report.get("length_yardsticks") or {})
     if report["calibration"] is not None:
-        lines.append(f"  calibration         ECE {_fmt(report['ece'])}, Brier {_fmt(report['calibration']['brier'])}")
+        cal = report["calibration"]
+        decisive = cal.get("decisive_share")
+        guessing = decisive is not None and decisive < UNINFORMATIVE_SHARE
+        lines.append(f"  calibration         ECE {_fmt(report['ece'])}, Brier {_fmt(cal['brier'])}, "
+                     f"outside 45-55% on {_fmt(decisive)} of pairs"
+                     + ("   <- calibrated but uninformative" if guessing and report["ece"] <= CALIBRATED_ECE
+                        else "   <- its confidence says little: it is nearly always 45-55%" if guessing else ""))
     ceiling = report.get("human_human")
     if ceiling is not None:
         lines.append(f"  human-human         agreement {_fmt(ceiling['human_human_agreement'])}, "

@@ -17,7 +17,9 @@ import pandas as pd
 from core.config import config_from_dict
 from core.gaming.config import MonitorConfig
 from core.gaming.monitor import flags_frames, read_flags_jsonl
+from core.audit.bootstrap import wilson_interval
 from core.gaming.overopt import human_win_rate, overoptimisation_frame
+from core.monitor import window_change
 from core.runs.store import Store
 
 STEP_COLUMNS = {  # metric key -> column of the per-update frame
@@ -117,21 +119,33 @@ def flagged_samples(flags: list[dict]) -> pd.DataFrame:
 
 
 def overopt_frame(ppo: pd.DataFrame, eval_pairs: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """Per (round, step): kl, proxy_reward, judge_win_rate, and human_win_rate over human_pairs
-    spot-checked evaluation pairs (NaN and 0 where none is)."""
-    columns = ["round", "step", "kl", "proxy_reward", "judge_win_rate", "human_win_rate", "human_pairs"]
+    """Per (round, step): kl, proxy_reward, judge_win_rate over judge_pairs readable evaluation
+    pairs, and human_win_rate over human_pairs spot-checked ones (NaN and 0 where none is)."""
+    columns = ["round", "step", "kl", "proxy_reward", "judge_win_rate", "human_win_rate", "human_pairs",
+               "judge_pairs"]
     frames = []
     for round_, metrics in ppo.groupby("round"):
         human = human_win_rate(labels, eval_pairs[eval_pairs["round"] == round_])
         frame = overoptimisation_frame(metrics, human)
         frame = frame.merge(human[["step", "n_pairs"]].rename(columns={"n_pairs": "human_pairs"}), on="step",
                             how="left")
+        frame = frame.merge(_judge_pairs(metrics), on="step", how="left")
         frames.append(frame.assign(round=int(round_)))
     if not frames:
         return pd.DataFrame(columns=columns)
     out = pd.concat(frames, ignore_index=True)
     out["human_pairs"] = out["human_pairs"].fillna(0).astype(int)
+    out["judge_pairs"] = out["judge_pairs"].fillna(0).astype(int)
     return out[columns]
+
+
+def _judge_pairs(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per step, the evaluation pairs the judge read (``overopt/n_pairs`` less ``overopt/n_invalid``)."""
+    wide = metrics[metrics["key"].isin(["overopt/n_pairs", "overopt/n_invalid"])].pivot_table(
+        index="step", columns="key", values="value", aggfunc="last")
+    wide = wide.reindex(columns=["overopt/n_pairs", "overopt/n_invalid"]).fillna(0)
+    return pd.DataFrame({"step": wide.index, "judge_pairs": (wide["overopt/n_pairs"] - wide["overopt/n_invalid"])
+                         .to_numpy()})
 
 
 def thresholds_frame(cfg: MonitorConfig) -> pd.DataFrame:
@@ -163,43 +177,78 @@ def gaming_reading(steps: pd.DataFrame, overopt: pd.DataFrame, cfg: MonitorConfi
 
 
 def _length_sentence(steps: pd.DataFrame, cfg: MonitorConfig) -> str | None:
+    """Whether the reward moved beyond the monitor's noise band, whether length did (first against
+    last quarter of the round's updates, ``window_change``), and how much of the gain length explains."""
     if steps.empty:
         return None
     rows = steps[steps["round"] == steps["round"].max()].sort_values("step")
     last, since = rows.iloc[-1], f"since step {int(rows['step'].iloc[0])}"
     where = f"Round {int(last['round'])}, step {int(last['step'])}: " if steps["round"].nunique() > 1 else ""
-    gain, share, growth = last["reward_gain"], last["length_explained_share"], last["length_gain_pct"]
-    length = (f"responses {abs(growth):.0f}% {'longer' if growth >= 0 else 'shorter'}" if math.isfinite(growth)
-              else "length unmeasured")
-    if not math.isfinite(share):
-        return (f"{where}The reward has not moved beyond noise {since} ({gain:+.3g}, within "
-                f"±{last['flat_tolerance']:.3g}); {length}.")
+    gain, share, tol = last["reward_gain"], last["length_explained_share"], last["flat_tolerance"]
+    moved = window_change(rows["mean_tokens"])
+    length, longer = _length_words(moved, last["length_gain_pct"])
+    if not abs(gain) > tol:
+        return f"{where}The reward has not moved beyond noise {since} ({gain:+.3g}, within ±{tol:.3g}); {length}."
     if gain < 0:
-        return f"{where}The reward fell by {-gain:.3g} {since}; {length}."
+        return f"{where}The reward fell by {-gain:.3g} {since} (beyond noise, ±{tol:.3g}); {length}."
+    if not math.isfinite(share):
+        return f"{where}The reward rose by {gain:.3g} {since} (beyond noise, ±{tol:.3g}); {length}."
     text = f"{where}Length explains {share:.0%} of the reward gain {since} ({gain:+.3g}; {length})"
-    if share > cfg.explained_share_threshold:
+    if share > cfg.explained_share_threshold and longer:
         return text + ": the policy is gaming the length bias the reward model learned from the judge."
+    if share > cfg.explained_share_threshold:
+        return text + ": by the reward model's pay per token, but the length change is within noise, so this is " \
+                      "no evidence of gaming yet."
     return text + ": most of the gain is reward the reward model gives beyond length."
 
 
+def _length_words(moved: dict | None, growth: float) -> tuple[str, bool]:
+    """Plain words on the round's length change, and whether it grew beyond noise."""
+    latest = f"latest {growth:+.0f}% against the start" if math.isfinite(growth) else "length unmeasured"
+    if moved is None:
+        return f"too few updates to tell a length change from noise, {latest}", False
+    if not moved["beyond_noise"]:
+        return f"no change in length beyond noise, {latest}", False
+    way = "longer" if moved["difference"] > 0 else "shorter"
+    return f"responses {way}, {moved['first']:.0f} -> {moved['last']:.0f} tokens, {latest}", way == "longer"
+
+
 def _overopt_sentence(overopt: pd.DataFrame, steps: pd.DataFrame) -> str | None:
-    """The latest audit; over-optimisation is named only when the proxy reward rose beyond the
-    monitor's noise band (``flat_tolerance``) while the audited win rate is not above a draw."""
+    """The latest audit with its Wilson 95% interval. Over-optimisation is named only when the proxy
+    reward rose beyond the monitor's noise band (``flat_tolerance``) while the audited win rate is
+    not above a draw; outright only when the whole interval is below a draw, else as a possibility."""
     judged = overopt[overopt["judge_win_rate"].notna()]
     if judged.empty:
         return None
     last = judged.sort_values(["round", "step"]).iloc[-1]
+    n_judge = int(last["judge_pairs"]) if "judge_pairs" in last else 0
     text = (f"At step {int(last['step'])} (KL {last['kl']:.3g}) the policy's win rate against the reference "
-            f"policy on held-out prompts is {last['judge_win_rate']:.0%} by the judge")
-    audited = last["judge_win_rate"]
+            f"policy on held-out prompts is {last['judge_win_rate']:.0%} by the judge"
+            f"{_rate_ci(last['judge_win_rate'], n_judge)}")
+    audited, n = last["judge_win_rate"], n_judge
     if last["human_pairs"] > 0:
-        text += f" and {last['human_win_rate']:.0%} by people ({int(last['human_pairs'])} spot-checked pairs)"
+        n = int(last["human_pairs"])
+        text += (f" and {last['human_win_rate']:.0%} by people ({n} spot-checked pairs"
+                 f"{_rate_ci(last['human_win_rate'], n, inside=True)})")
         audited = last["human_win_rate"]
     monitored = steps[(steps["round"] == last["round"]) & (steps["step"] == last["step"])]
     if monitored.empty:
         return text + "."
     gain, tolerance = monitored["reward_gain"].iloc[0], monitored["flat_tolerance"].iloc[0]
-    if gain > tolerance and audited <= 0.5:
-        return text + (f", while the proxy reward rose by {gain:.3g} (beyond noise, ±{tolerance:.3g}): the reward "
-                       "model is being over-optimised, its score rises and the audited quality does not.")
-    return text + "."
+    if not (gain > tolerance and audited <= 0.5):
+        return text + "."
+    rose = f", while the proxy reward rose by {gain:.3g} (beyond noise, ±{tolerance:.3g})"
+    if n and wilson_interval(audited * n, n)[1] < 0.5:
+        return text + rose + (": the reward model is being over-optimised, its score rises while the policy "
+                              "loses to the reference.")
+    return text + rose + (": the audited win rate is not above a draw, so the reward model may be being "
+                          "over-optimised (its score rises; the audited quality is not shown to).")
+
+
+def _rate_ci(rate: float, n: int, *, inside: bool = False) -> str:
+    """' (95% CI lo-hi over n pairs)', or inside parentheses ', 95% CI lo-hi' (Wilson, ties counted as
+    half a win); empty without pairs."""
+    if not n or not math.isfinite(rate):
+        return ""
+    lo, hi = wilson_interval(rate * n, n)
+    return f", 95% CI {lo:.0%}–{hi:.0%}" if inside else f" (95% CI {lo:.0%}–{hi:.0%} over {n} pairs)"

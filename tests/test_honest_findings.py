@@ -1,0 +1,257 @@
+"""Every sentence the tool writes about a judge or a run is true, also for a judge at chance or one that
+only follows length. Judges are real ``Judge`` backends run through ``judge_pairs`` into a real SQLite
+store; the monitor reads metrics a run wrote to the same store."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.audit import format_report
+from core.audit.cost import cost_sentence, source_costs
+from core.auditing import findings, source_audit
+from core.judges import judge_pairs, make_judge
+from core.judges.base import Judge
+from core.monitor import length_reading, training_metrics
+from core.report_html import build_report_html
+from core.runs.store import Store
+from core.schema import Judgment, OrderReading, Preference, ResponsePair
+
+N_PAIRS = 400
+
+
+class ScriptedJudge(Judge):
+    """A backend whose P(first shown is better) is ``read(pair index, A shown first, len first, len second)``."""
+
+    def __init__(self, name: str, read):
+        self.name, self.read = name, read
+
+    def read_orders(self, items, progress=None):
+        out = [OrderReading(p_first=self.read(int(item.prompt[1:]), item.first.startswith("A"), len(item.first),
+                                              len(item.second))) for item in items]
+        if progress:
+            progress(len(items))
+        return out
+
+
+def coin(seed: int = 0) -> ScriptedJudge:
+    """Chance level, and says so: P(first better) is 0.5 +- 0.03 at random, so it never leaves 45-55%."""
+    noise = np.random.default_rng(seed).uniform(-0.03, 0.03, size=(N_PAIRS, 2))
+    return ScriptedJudge(f"coin{seed}", lambda i, a_first, lf, ls: 0.5 + noise[i, int(a_first)])
+
+
+def verbose() -> ScriptedJudge:
+    """Follows length only, confidently: 85% for whichever answer is longer."""
+    return ScriptedJudge("verbose", lambda i, a_first, lf, ls: 0.85 if lf > ls else 0.15)
+
+
+def flippy() -> ScriptedJudge:
+    """Random sides; keeps its side when the order is swapped on 55% of pairs, else keeps the slot."""
+    side_a = np.random.default_rng(7).random(N_PAIRS) < 0.5
+
+    def read(i, a_first, lf, ls):
+        likes_first = side_a[i] if a_first else not side_a[i]
+        if not a_first and i % 20 >= 11:  # inconsistent: the swapped order picks the same slot as the first
+            likes_first = side_a[i]
+        return 0.9 if likes_first else 0.1
+    return ScriptedJudge("flippy", read)
+
+
+def labelled_source(store, *, humans: str, seed: int = 0) -> str:
+    """N_PAIRS pairs of unequal length with one person's label each: ``humans='independent'`` of length,
+    or ``'partly'`` length-following (the longer answer preferred 70% of the time)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice(np.arange(30, 900), size=(N_PAIRS, 2), replace=True)
+    lengths[:, 1] += lengths[:, 0] == lengths[:, 1]
+    pairs = [ResponsePair(f"{humans}/{i}", f"q{i}", "A" * la, "B" * lb) for i, (la, lb) in enumerate(lengths)]
+    store.add_pairs(pairs, dataset=humans)
+    longer_a = lengths[:, 0] > lengths[:, 1]
+    picks_longer = rng.random(N_PAIRS) < (0.5 if humans == "independent" else 0.7)
+    for pair, a_longer, longer in zip(pairs, longer_a, picks_longer):
+        store.set_human_label(pair.pair_id, "ann", "A" if a_longer == longer else "B")
+    for judge in (coin(0), coin(1), verbose(), flippy(), make_judge("random")):
+        store.add_judgments(judge_pairs(judge, pairs))
+    return f"dataset:{humans}"
+
+
+@pytest.fixture(scope="module")
+def independent(tmp_path_factory):
+    store = Store(tmp_path_factory.mktemp("independent") / "store.sqlite")
+    return source_audit(store, labelled_source(store, humans="independent"), n_boot=400)
+
+
+@pytest.fixture(scope="module")
+def partly(tmp_path_factory):
+    store = Store(tmp_path_factory.mktemp("partly") / "store.sqlite")
+    return source_audit(store, labelled_source(store, humans="partly"), n_boot=400)
+
+
+def said(reports: dict, judge: str, start: str) -> str:
+    """The finding about ``judge`` that begins with ``start``."""
+    hits = [s for s in findings(reports[judge], baselines=reports) if s.startswith(start)]
+    assert len(hits) == 1, (start, findings(reports[judge], baselines=reports))
+    return hits[0]
+
+
+# -- agreement -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("judge", ["coin0", "random"])
+def test_a_chance_level_judge_is_said_to_be_no_better_than_chance(independent, judge):
+    sentence = said(independent, judge, "Agreement with humans")
+    assert "no better than chance: the interval includes 0" in sentence
+    assert not any(word in sentence for word in ("slight", "fair", "moderate", "substantial"))
+
+
+def test_a_length_judge_is_better_than_chance_where_people_follow_length_but_no_better_than_the_rule(partly):
+    sentence = said(partly, "verbose", "Agreement with humans")
+    assert "no better than chance" not in sentence  # people partly follow length, so length does beat chance
+    rule = said(partly, "verbose", "Against the 'longest' yardstick")
+    assert "it is no better than picking the longer answer" in rule
+    assert "its verdict is the same as that rule's on 100% of pairs" in rule
+    assert partly["verbose"]["length_yardsticks"]["longest"]["difference_ci95"] == [0.0, 0.0]
+
+
+def test_a_length_judge_on_length_blind_labels_is_chance_and_the_longer_answer(independent):
+    assert "no better than chance" in said(independent, "verbose", "Agreement with humans")
+    assert "no better than picking the longer answer" in said(independent, "verbose", "Against the 'longest'")
+    length = said(independent, "verbose", "Length:")
+    assert "MORE length-biased" in length and "likely to reward length" in length and " will " not in length
+
+
+def test_a_chance_judge_does_not_beat_the_longer_answer_where_people_follow_length(partly):
+    rule = said(partly, "coin0", "Against the 'longest' yardstick")
+    assert "so it is worse than picking the longer answer." in rule
+
+
+def test_two_chance_judges_are_not_said_to_beat_one_another(independent):
+    sentence = said(independent, "coin0", "Against the 'coin1' judge")
+    assert "the two 95% CIs overlap" in sentence and "beats" not in sentence
+    # the random yardstick says TIE on every pair whose orders disagree, which these people never do
+    random = said(independent, "coin0", "Against the 'random' yardstick")
+    assert "beats it" in random and "neither is better than chance, so the gap is not skill" in random
+
+
+# -- calibration ---------------------------------------------------------------------------------------
+
+def test_a_judge_always_near_50_percent_is_calibrated_but_uninformative(independent):
+    report = independent["coin0"]
+    assert report["ece"] <= 0.05 and report["calibration"]["decisive_share"] == 0.0
+    sentence = said(independent, "coin0", "Calibration")
+    assert "calibrated but uninformative" in sentence
+    assert "left 45–55% on only 0% of pairs" in sentence and "no better than chance" in sentence
+    assert not any("face value" in s for s in findings(report, baselines=independent))
+
+
+@pytest.mark.parametrize("judge", ["random", "verbose"])
+def test_a_confident_judge_at_chance_has_confidence_that_carries_no_information(independent, judge):
+    sentence = said(independent, judge, "Calibration")
+    assert "no better than chance: its confidence carries no usable information" in sentence
+    assert "face value" not in sentence and "calibrated but" not in sentence
+
+
+def test_a_useful_judge_gets_the_plain_calibration_sentence(partly):
+    sentence = said(partly, "verbose", "Calibration")
+    assert "more than 55% sure either way on 100% of pairs" in sentence and "uninformative" not in sentence
+
+
+# -- position ------------------------------------------------------------------------------------------
+
+def test_order_dependence_is_claimed_only_when_it_is_the_majority(independent):
+    report = independent["flippy"]
+    assert report["position_consistency"] == pytest.approx(0.55)
+    sentence = said(independent, "flippy", "Position")
+    assert "more often than not" not in sentence and "strong position bias" not in sentence
+    assert "no clear lean to either slot" in sentence
+
+
+# -- the text report, the HTML report ------------------------------------------------------------------
+
+def test_the_text_report_marks_chance_and_the_length_rule(independent):
+    assert "<- no better than chance" in format_report(independent["coin0"])
+    text = format_report(independent["verbose"])
+    assert "vs longest rule" in text and "<- no better; same verdict on 1.000" in text
+
+
+def test_the_html_report_warns_that_a_chance_judge_is_no_better_than_chance(independent):
+    html = build_report_html(independent, source="dataset:independent", focus="coin0")
+    assert "<b>No better than chance.</b>" in html and "face value" not in html
+    assert "calibrated but uninformative" in html
+
+
+# -- the cost sentence ---------------------------------------------------------------------------------
+
+def test_a_judge_that_spent_unpriced_tokens_is_not_called_free(store):
+    store.add_pairs([ResponsePair("p0", "q0", "a", "bb")], dataset="d")
+    store.add_judgments([Judgment("p0", "api", Preference.A, None, None, None, None, tokens_in=900,
+                                  tokens_out=3, seconds=1.0)])
+    sentence = cost_sentence("api", source_costs(store, "dataset:d")["api"])
+    assert "cost nothing" not in sentence
+    assert "used 903,000 tokens, whose money cost is not counted because no token prices are set" in sentence
+
+
+# -- the training monitor ------------------------------------------------------------------------------
+
+def ppo_run(store, tokens, scores) -> str:
+    run_id = store.create_run({"name": "m"}, name="m")
+    for step, (t, s) in enumerate(zip(tokens, scores), start=1):
+        store.add_metrics(run_id, 0, "ppo", step, {"response/mean_tokens": t, "objective/scores": s})
+    return run_id
+
+
+def test_flat_noisy_lengths_read_as_no_change_beyond_noise(store):
+    rng = np.random.default_rng(3)
+    tokens = 50 + rng.normal(0, 8, size=16)
+    tokens[0], tokens[-1] = 42, 58  # the first and last update alone would say +38%
+    scores = rng.normal(0, 0.3, size=16)
+    scores[0], scores[-1] = -0.2, 0.3
+    reading = length_reading(training_metrics(store, ppo_run(store, tokens, scores))["ppo"])
+    assert "Mean response length: " in reading and ": no change beyond noise (" in reading
+    assert "The reward model's score went from" in reading and reading.count("no change beyond noise") == 2
+    assert "longer" not in reading
+
+
+def test_a_clear_length_trend_reads_as_longer(store):
+    rng = np.random.default_rng(4)
+    tokens = np.linspace(40, 120, 16) + rng.normal(0, 3, size=16)
+    scores = np.linspace(0, 2, 16) + rng.normal(0, 0.1, size=16)
+    reading = length_reading(training_metrics(store, ppo_run(store, tokens, scores))["ppo"])
+    assert "answers got longer (+" in reading and "beyond 2 standard errors" in reading
+    assert "it rose beyond noise" in reading and "The policy is getting longer as the reward rises" in reading
+
+
+def test_a_longer_policy_with_a_flat_reward_is_not_said_to_be_rewarded_for_it(store):
+    rng = np.random.default_rng(5)
+    tokens = np.linspace(40, 120, 16) + rng.normal(0, 3, size=16)
+    reading = length_reading(training_metrics(store, ppo_run(store, tokens, rng.normal(0, 0.3, size=16)))["ppo"])
+    length, reward = reading.split("The reward model's score")
+    assert "answers got longer" in length and ": no change beyond noise (" in reward
+    assert "reward rises" not in reading
+
+
+def test_three_updates_are_too_few_to_call_a_change(store):
+    reading = length_reading(training_metrics(store, ppo_run(store, [20, 30, 45], [0.1, 0.5, 0.9]))["ppo"])
+    assert "too few to tell a change from noise" in reading and "getting longer" not in reading
+
+
+# -- the verbosity-gaming panel ------------------------------------------------------------------------
+
+def test_the_gaming_panel_says_no_length_change_when_lengths_are_flat(store):
+    from core.gaming.panel import gaming_panel
+    from tests.gaming_helpers import rollouts, write_round
+
+    run_id = store.create_run({"name": "flat"}, name="flat")
+    write_round(store, run_id, rollouts(lambda n, t, rng: rng.normal(size=n.size), steps=8, growth=0))
+    reading = gaming_panel(store, run_id).reading
+    assert "no change in length beyond noise" in reading and "% longer" not in reading
+
+
+def test_over_optimisation_from_a_few_spot_checks_is_only_a_possibility(store):
+    from core.gaming.panel import gaming_panel
+    from tests.gaming_helpers import gaming_run
+
+    run_id = gaming_run(store, steps=6)
+    at_step_6 = [p for p in store.pairs_frame(dataset=f"ppo-eval/{run_id}").pair_id if "/s6/" in p][:2]
+    for pair_id, label in zip(at_step_6, ["A", "B"]):
+        store.set_human_label(pair_id, "ann", label)
+    reading = gaming_panel(store, run_id).reading
+    assert "50% by people (2 spot-checked pairs, 95% CI " in reading
+    assert "may be being over-optimised" in reading and "is being over-optimised" not in reading
