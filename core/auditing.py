@@ -142,15 +142,20 @@ def focus_order(reports: dict[str, dict]) -> list[str]:
 
 
 def summary_table(reports: dict[str, dict]) -> pd.DataFrame:
-    """One row per judge: the headline numbers side by side."""
+    """One row per judge: the headline numbers side by side, under names a reader knows, rounded
+    (agreement and shares as 0-1 to 3 places, kappa to 2; the judge as its readable name)."""
+    from core.judges.identity import display_names
+
+    shown = display_names(list(reports))
     rows = []
     for name, r in reports.items():
         lo, hi = r["agreement_ci95"]
-        rows.append({"judge": name, "pairs": r["n_pairs"], "agreement": r["agreement"], "ci95_low": lo,
-                     "ci95_high": hi, "agreement_no_ties": r["agreement_no_ties"], "kappa": r["cohen_kappa"],
-                     "position_consistency": r["position_consistency"], "judge_p_longer": r["judge_p_longer"],
-                     "human_p_longer": r["human_p_longer"], "ece": r["ece"]})
-    return pd.DataFrame(rows)
+        rows.append({"Judge": shown[name], "Pairs": r["n_pairs"], "Agreement": r["agreement"],
+                     "95% CI low": lo, "95% CI high": hi, "Agreement without ties": r["agreement_no_ties"],
+                     "Cohen's κ": r["cohen_kappa"], "Same verdict in both orders": r["position_consistency"],
+                     "Judge picks longer": r["judge_p_longer"], "Humans pick longer": r["human_p_longer"],
+                     "Calibration error (ECE)": r["ece"]})
+    return pd.DataFrame(rows).round(3).round({"Cohen's κ": 2})
 
 
 def findings(report: dict, *, baselines: dict[str, dict] | None = None) -> list[str]:
@@ -351,9 +356,16 @@ def breakdown_table(rows: list[dict] | None) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     for name in [c for c in table.columns if c.endswith("_ci95")]:
         bounds = [v if isinstance(v, (list, tuple)) else [None, None] for v in table.pop(name)]
-        table[f"{name[:-5]}_low"] = [b[0] for b in bounds]
-        table[f"{name[:-5]}_high"] = [b[1] for b in bounds]
+        table[f"{name[:-5]} 95% CI low"] = [b[0] for b in bounds]
+        table[f"{name[:-5]} 95% CI high"] = [b[1] for b in bounds]
+    table.columns = [_HUMAN_COLUMNS.get(c, c.replace("_", " ")).capitalize() if c[:1].islower() else c
+                     for c in table.columns]
     return table.round(3)
+
+
+_HUMAN_COLUMNS = {"n_pairs": "pairs", "n": "pairs", "cohen_kappa": "Cohen's κ", "position_consistency":
+                  "same verdict in both orders", "judge_p_longer": "judge picks longer",
+                  "human_p_longer": "humans pick longer"}
 
 
 def judge_definitions_table(store: Store, judges: list[str]) -> pd.DataFrame:
