@@ -9,6 +9,24 @@ LABELS = ["A", "B", "TIE"]
 _LAYOUT = dict(template="plotly_white", margin=dict(l=40, r=20, t=50, b=40), height=340)
 
 
+_YARDSTICK_COLOURS = {"longest": "#7f7f7f", "shortest": "#bcbd22", "random": "#c7c7c7"}
+_JUDGE_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+
+
+def judge_colours(names) -> dict[str, str]:
+    """One colour per judge, the same on every chart of a page and of the report: the yardsticks
+    greys, the other judges from a palette in sorted order (so adding a judge recolours none)."""
+    others = sorted(n for n in names if n not in _YARDSTICK_COLOURS)
+    colours = {n: _JUDGE_PALETTE[i % len(_JUDGE_PALETTE)] for i, n in enumerate(others)}
+    return {n: _YARDSTICK_COLOURS.get(n) or colours[n] for n in names}
+
+
+def _names(keys) -> dict[str, str]:
+    from core.judges.identity import display_names
+
+    return display_names(list(keys))
+
+
 def _err(values, lows, highs) -> dict:
     return dict(type="data", symmetric=False, array=[h - v for v, h in zip(values, highs)],
                 arrayminus=[v - lo for v, lo in zip(values, lows)])
@@ -22,7 +40,7 @@ def agreement_figure(reports: dict[str, dict]) -> go.Figure:
                                ("cohen_kappa", "cohen_kappa_ci95", "Cohen's κ")):
         vals = [_num(reports[n]["agreement_detail"][key]) for n in names]
         cis = [reports[n]["agreement_detail"][ci_key] for n in names]
-        fig.add_bar(x=names, y=vals, name=label,
+        fig.add_bar(x=[_names(names)[n] for n in names], y=vals, name=label,
                     error_y=_err(vals, [_num(c[0]) for c in cis], [_num(c[1]) for c in cis]))
     fig.update_layout(title="Agreement with humans (95% CI)", barmode="group", yaxis_range=[-0.2, 1], **_LAYOUT)
     return fig
@@ -42,8 +60,9 @@ def confusion_figure(report: dict) -> go.Figure:
 def position_figure(reports: dict[str, dict]) -> go.Figure:
     names = [n for n in reports if reports[n].get("position_consistency") is not None]
     fig = go.Figure()
-    fig.add_bar(x=names, y=[reports[n]["position_consistency"] for n in names], name="same verdict in both orders")
-    fig.add_bar(x=names, y=[_num(reports[n]["position"].get("first_slot_share")) for n in names],
+    labels = [_names(reports)[n] for n in names]
+    fig.add_bar(x=labels, y=[reports[n]["position_consistency"] for n in names], name="same verdict in both orders")
+    fig.add_bar(x=labels, y=[_num(reports[n]["position"].get("first_slot_share")) for n in names],
                 name="of the flips: sided with the first slot")
     fig.add_hline(y=0.5, line_dash="dot", annotation_text="0.5")
     fig.update_layout(title="Position consistency", barmode="group", yaxis_range=[0, 1], **_LAYOUT)
@@ -57,7 +76,7 @@ def p_longer_figure(reports: dict[str, dict]) -> go.Figure:
     for who in ("judge", "human"):
         vals = [_num(reports[n]["verbosity"][f"{who}_p_longer"]) for n in names]
         cis = [reports[n]["verbosity"][f"{who}_p_longer_ci95"] for n in names]
-        fig.add_bar(x=names, y=vals, name=who, error_y=_err(vals, [_num(c[0]) for c in cis], [_num(c[1]) for c in cis]))
+        fig.add_bar(x=[_names(names)[n] for n in names], y=vals, name=who, error_y=_err(vals, [_num(c[0]) for c in cis], [_num(c[1]) for c in cis]))
     fig.add_hline(y=0.5, line_dash="dot")
     fig.update_layout(title="P(prefer the longer response)", barmode="group", yaxis_range=[0, 1], **_LAYOUT)
     return fig
@@ -65,10 +84,11 @@ def p_longer_figure(reports: dict[str, dict]) -> go.Figure:
 
 def length_bucket_figure(reports: dict[str, dict]) -> go.Figure:
     fig = go.Figure()
+    colours, shown = judge_colours(reports), _names(reports)
     for name, r in reports.items():
         rows = r.get("agreement_by_length") or []
         fig.add_scatter(x=[str(x["length_diff"]) for x in rows], y=[_num(x["agreement"]) for x in rows],
-                        mode="lines+markers", name=name)
+                        mode="lines+markers", name=shown[name], line=dict(color=colours[name]))
     fig.update_layout(title="Agreement by length difference (chars, |A − B|)", yaxis_range=[0, 1], **_LAYOUT)
     return fig
 
@@ -76,11 +96,13 @@ def length_bucket_figure(reports: dict[str, dict]) -> go.Figure:
 def calibration_figure(reports: dict[str, dict]) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(x=[0.5, 1], y=[0.5, 1], mode="lines", name="perfect", line=dict(dash="dot", color="grey"))
+    colours, shown = judge_colours(reports), _names(reports)
     for name, r in reports.items():
         cal = r.get("calibration") or {}
         rows = cal.get("reliability") or []
         fig.add_scatter(x=[x["confidence"] for x in rows], y=[x["agreement"] for x in rows], mode="lines+markers",
-                        name=f"{name} (ECE {_num(cal.get('ece')):.2f})", text=[f"n={x['n']}" for x in rows])
+                        name=f"{shown[name]} (ECE {_num(cal.get('ece')):.2f})", text=[f"n={x['n']}" for x in rows],
+                        line=dict(color=colours[name]))
     fig.update_layout(title="Calibration: confidence vs agreement", xaxis_title="judge confidence",
                       yaxis_title="agreement with humans", **_LAYOUT)
     return fig

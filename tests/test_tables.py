@@ -13,3 +13,19 @@ def test_the_audit_tables_speak_in_words_and_round(store):
         numbers = table.select_dtypes("number").to_numpy().ravel()
         assert all(abs(x * 1000 - round(x * 1000)) < 1e-6 for x in numbers if x == x)
     assert {"Judge", "Agreement", "95% CI low", "Cohen's κ"} <= set(summary_table(reports).columns)
+
+
+def test_a_judge_has_the_same_colour_on_every_chart(store):
+    from core import charts
+
+    ensure_sample_workspace(store)
+    reports = source_audit(store, "dataset:sample", n_boot=20)
+    reports["mine@1a2b3c4d"] = reports["longest"]
+    colour_of = {}
+    for fig in (charts.length_bucket_figure(reports), charts.calibration_figure(reports)):
+        for trace in fig.data:
+            if trace.name != "perfect":
+                colour_of.setdefault(trace.name.split(" (ECE")[0], set()).add(trace.line.color)
+    assert set(colour_of) == {"longest", "shortest", "random", "mine"}
+    assert all(len(c) == 1 for c in colour_of.values())  # one colour per judge across the charts
+    assert len({next(iter(c)) for c in colour_of.values()}) == 4  # and no two judges share one
