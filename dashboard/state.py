@@ -137,6 +137,7 @@ RUN_PRESET_WIDGET = "run_preset_select"
 RUN_FORM_NOTE = "run_form_note"
 RUN_SELECTED = "runs_selected"
 MONITOR_RUN = "monitor_run"
+MONITOR_CHOSEN = "monitor_run_chosen"
 
 
 def run_form_key(name: str) -> str:
@@ -158,6 +159,7 @@ def run_form_values() -> dict:
 def _load_run_form(values: dict, origin: str) -> None:
     st.session_state[RUN_FORM] = values
     st.session_state[RUN_FORM_FROM] = origin
+    st.session_state.pop(RUN_FORM_NOTE, None)
     for name in values:  # the widgets are drawn anew from the loaded values
         st.session_state.pop(run_form_key(name), None)
 
@@ -180,11 +182,21 @@ def load_run_config(run_id: str) -> None:
     except ValueError as exc:
         st.session_state[RUN_FORM_NOTE] = f"Cannot reuse run {run_id}'s config: {exc}"
         return
-    _load_run_form(values, f"run {run_id}")
-    st.session_state[RUN_FORM_NOTE] = f"The form now holds run {run_id}'s config: change what you want, then Start run."
+    _load_run_form(values, f"run {run_id}'s config: change what you want, then Start run")
 
 
 def select_run(run_id: str) -> None:
     """Point the run list and the monitor at ``run_id`` (a run just started)."""
     st.session_state[RUN_SELECTED] = run_id
-    st.session_state[MONITOR_RUN] = run_id
+    st.session_state[MONITOR_CHOSEN] = run_id
+    st.session_state.pop(MONITOR_RUN, None)  # the monitor's box is drawn anew at this run
+
+
+def monitor_run_index(options: list[str]) -> int:
+    """Where the monitor's run box starts: the run last chosen there or last started, else the newest."""
+    chosen = st.session_state.get(MONITOR_CHOSEN)
+    return options.index(chosen) if chosen in options else 0
+
+
+def remember_monitor_run(run_id: str) -> None:
+    st.session_state[MONITOR_CHOSEN] = run_id

@@ -18,8 +18,8 @@ left.selectbox("Preset", presets, key=state.RUN_PRESET_WIDGET, on_change=state.l
                in presets else 0)
 right.caption(f"The form holds {st.session_state[state.RUN_FORM_FROM]}. Presets: every run config in "
               f"sample_data/ and in {user_presets_dir()} (or $RLAIF_AUDIT_PRESETS).")
-if note := st.session_state.pop(state.RUN_FORM_NOTE, None):
-    st.info(note)
+if note := st.session_state.get(state.RUN_FORM_NOTE):  # a run config that could not be loaded
+    st.warning(note)
 fields = runs_ui.form_fields()
 field_inputs([f for f in fields if f.main], values)
 with st.expander("Advanced: every other setting of the run config"):
