@@ -93,7 +93,8 @@ PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#e
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "pentagon")
 METRIC_TITLES = {
     "objective/scores": "reward-model score", "objective/rlhf_reward": "score − KL penalty",
-    "objective/kl": "KL to the reference", "objective/entropy": "entropy (nats per token)",
+    "objective/kl": "KL to the reference (nats per response)",
+    "objective/entropy": "entropy (nats per response)",
     "response/mean_tokens": "mean length (tokens)", "response/mean_chars": "mean length (characters)",
     "loss": "loss", "accuracy": "accuracy (train batch)", "margin": "reward margin (chosen − rejected)",
 }

@@ -54,7 +54,7 @@ class FormField:
 
     @property
     def label(self) -> str:
-        return MAIN_LABELS.get(self.name) or self.name.rpartition(".")[2].replace("_", " ").capitalize()
+        return MAIN_LABELS.get(self.name) or _label(self.name.rpartition(".")[2])
 
     @property
     def main(self) -> bool:
@@ -67,6 +67,19 @@ class FormField:
         if self.kind is not float:
             return 1
         return 10.0 ** math.floor(math.log10(abs(self.default))) if self.default else 0.01
+
+
+_WORDS = {"api": "API", "url": "URL", "kl": "KL", "eos": "EOS", "ppo": "PPO", "rm": "RM", "1k": "1,000",
+          "s": "(s)", "pct": "(%)"}
+
+
+def _label(field_name: str) -> str:
+    """'timeout_s' -> 'Timeout (s)', 'n_clusters' -> 'Number of clusters', 'api_key_env' -> 'API key env'."""
+    words = field_name.split("_")
+    if words[0] == "n" and len(words) > 1:
+        words = ["number", "of", *words[1:]]
+    text = " ".join(_WORDS.get(w, w) for w in words)
+    return text[0].upper() + text[1:]
 
 
 def form_fields(cls: type = RunConfig, prefix: str = "") -> list[FormField]:

@@ -107,7 +107,7 @@ def test_a_finished_runs_heartbeat_stops_and_a_live_one_reads_as_a_short_age(sto
     assert first.loc[done, "heartbeat"] == later.loc[done, "heartbeat"]
     assert first.loc[done, "heartbeat"].startswith("finished ")
     assert first.loc[live, "heartbeat"] == "12 s ago" and later.loc[live, "heartbeat"] == "3 min ago"
-    assert len(first.loc[done, "message"]) == 60 and first.loc[done, "message"].endswith("…")
+    assert len(first.loc[done, "message"]) == 48 and first.loc[done, "message"].endswith("…")
     assert runs_ui.run_details(store, done).endswith("x" * 200)  # the whole message for the selected run
 
 
@@ -120,3 +120,10 @@ def test_resume_is_offered_for_stopped_runs_only(store):
     assert runs_ui.can_resume(store, ids[RunStatus.RUNNING]) is False
     stale = time.time() + LOST_AFTER_SECONDS + 5
     assert runs_table(store, now=stale).set_index("run_id").loc[ids[RunStatus.RUNNING], "status"] == "lost"
+
+
+def test_the_stage_names_its_round(store):
+    run_id = store.create_run({"name": "r"}, name="r")
+    assert runs_table(store).loc[0, "stage"] == "not started"
+    store.update_run(run_id, status=RunStatus.RUNNING, stage="ppo", round=1)
+    assert runs_table(store).loc[0, "stage"] == "ppo · round 1"

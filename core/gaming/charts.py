@@ -63,7 +63,9 @@ def overopt_figure(overopt: pd.DataFrame) -> go.Figure:
     for round_, rows in overopt.dropna(subset=["kl", "proxy_reward"]).groupby("round"):
         # one point per update coloured by the update: joined in update order, the KL axis zig-zags
         fig.add_scatter(x=rows["kl"], y=rows["proxy_reward"], mode="markers", name=f"proxy reward r{round_}",
-                        marker=dict(color=rows["step"], coloraxis="coloraxis", size=9), customdata=rows["step"],
+                        marker=dict(color=rows["step"], coloraxis="coloraxis", size=9,
+                                    symbol=("circle", "square", "diamond", "triangle-up")[int(round_) % 4]),
+                        customdata=rows["step"],
                         hovertemplate="proxy reward<br>update %{customdata}<br>KL %{x:.4g}<br>%{y:.3g}"
                         f"<extra>r{round_}</extra>", row=1, col=1)
     _lines(fig, overopt, "kl", {"judge_win_rate": "judge"}, col=2)

@@ -93,10 +93,11 @@ def display_status(run: dict, now: float | None = None, lost_after: float = LOST
     return status.value
 
 
-def runs_table(store: Store, now: float | None = None, message_chars: int = 60) -> "pd.DataFrame":
+def runs_table(store: Store, now: float | None = None, message_chars: int = 48) -> "pd.DataFrame":
     """The run list as the dashboard shows it: display status ('lost' when stale), the heartbeat as
     a short age ('12 s ago'; the finish time once a run has finished, so it stops growing), and the
-    message (the error, for a failed run) cut to ``message_chars``; the page shows it whole."""
+    message (the error, for a failed run) cut to ``message_chars``; the page shows it whole. The
+    stage names its round."""
     runs = store.list_runs()
     now = now or time.time()
     records = runs.to_dict("records")
@@ -104,7 +105,16 @@ def runs_table(store: Store, now: float | None = None, message_chars: int = 60) 
     runs["heartbeat"] = [heartbeat_text(r, now) for r in records]
     runs["message"] = [shorten(full_message(r), message_chars) for r in records]
     runs["started"] = [_clock(t, now) for t in runs["created_at"]]
-    return runs[["run_id", "name", "status", "stage", "round", "progress", "heartbeat", "message", "started"]]
+    runs["stage"] = [stage_text(r) for r in records]
+    return runs[["run_id", "name", "status", "stage", "progress", "heartbeat", "message", "started"]]
+
+
+def stage_text(run: dict) -> str:
+    """'ppo · round 1' (rounds counted from 0, as in the logs and the curves), or the bare stage when it is
+    not a round's."""
+    if not run["stage"] or run["stage"] == "done":
+        return run["stage"] or "not started"
+    return f"{run['stage']} · round {int(run['round'])}"
 
 
 def full_message(run: dict) -> str:

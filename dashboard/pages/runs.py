@@ -38,17 +38,17 @@ if st.button("Start run", type="primary", disabled=not allowed) and allowed:
         state.select_run(run_id)
         st.success(f"Started run {run_id} in a worker process. Follow it on the Training monitor.")
 
+# Status, stage, heartbeat and message first, in widths that fit beside the sidebar; ids and times after.
 COLUMNS = {
-    "run_id": st.column_config.TextColumn("Run ID", width="medium"),
-    "name": st.column_config.TextColumn("Name", width="small"),
-    "status": st.column_config.TextColumn("Status", width="small"),
-    "stage": st.column_config.TextColumn("Stage", width="small"),
-    "round": st.column_config.NumberColumn("Round", width="small"),
-    "progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, width="small"),
-    "heartbeat": st.column_config.TextColumn("Heartbeat", width="small",
+    "name": st.column_config.TextColumn("Name", width=110),
+    "status": st.column_config.TextColumn("Status", width=85),
+    "stage": st.column_config.TextColumn("Stage", width=125),
+    "progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, width=90),
+    "heartbeat": st.column_config.TextColumn("Heartbeat", width=115,
                                              help="Last sign of life of a running worker; when a run finished"),
-    "message": st.column_config.TextColumn("Message", width="large", help="Shortened: the full text is below"),
-    "started": st.column_config.TextColumn("Started", width="small"),
+    "message": st.column_config.TextColumn("Message", width=300, help="Shortened: the full text is under the table"),
+    "started": st.column_config.TextColumn("Started", width=110),
+    "run_id": st.column_config.TextColumn("Run ID", width=190),
 }
 
 
@@ -58,7 +58,7 @@ def run_list():
     if table.empty:
         st.info("No runs yet.")
         return
-    st.dataframe(table, hide_index=True, width="stretch", column_config=COLUMNS)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=COLUMNS, column_order=list(COLUMNS))
     chosen = st.selectbox("Run", table["run_id"], key=state.RUN_SELECTED,
                           format_func=dict(zip(table["run_id"], table["run_id"] + " · " + table["name"])).get)
     st.caption(runs_ui.run_details(store, chosen))
