@@ -71,13 +71,32 @@ class Estimate:
     per_stage: dict[str, float]
     n_runs: int
     text: str
+    low: float | None = None  # the fastest and slowest of the finished runs, each priced for this config
+    high: float | None = None
 
 
 def estimate_run(store: Store, cfg: RunConfig) -> Estimate:
-    """The run's expected wall time, priced at the median per-stage rate of finished runs with
-    the same policy and judge in ``store``; ``seconds`` is None (and ``text`` says why) without one."""
-    rates: dict[str, list[float]] = {s: [] for s in STAGES}
-    n_runs = 0
+    """The run's expected wall time: each finished run with the same policy and judge in ``store``
+    prices this config at its own per-stage rates; the estimate is their median, per stage, and
+    their range says how much the runs disagreed. ``seconds`` is None (``text`` says why) without one."""
+    priced = [_priced(timings, past, cfg) for past, timings in _matching_timings(store, cfg)]
+    who = f"policy '{cfg.policy_model}' and {cfg.judge.backend} judge '{cfg.judge.model}' ({cfg.judge.method})"
+    if not priced:
+        return Estimate(None, {}, 0, f"No estimate yet: no run with {who} has finished in this store.")
+    frame = pd.DataFrame(priced)
+    per_stage = {s: float(frame[s].median()) for s in STAGES}
+    total, totals = sum(per_stage.values()), frame.sum(axis=1)
+    parts = ", ".join(f"{s} {format_seconds(v)}" for s, v in per_stage.items())
+    spread = (f"; priced at each run's own speed: {format_seconds(totals.min())} to {format_seconds(totals.max())}"
+              if len(priced) > 1 else "")
+    text = (f"Estimated time: about {format_seconds(total)} ({parts}), from {len(priced)} finished "
+            f"run{'s' if len(priced) != 1 else ''} with {who} in this store{spread}. Other work on this machine "
+            "changes it.")
+    return Estimate(total, per_stage, len(priced), text, float(totals.min()), float(totals.max()))
+
+
+def _matching_timings(store: Store, cfg: RunConfig):
+    """(config, stage timings) of each succeeded, never-resumed run with the models of ``cfg``."""
     for run in store.list_runs().to_dict("records"):
         if run["status"] != RunStatus.SUCCEEDED.value:
             continue
@@ -86,22 +105,16 @@ def estimate_run(store: Store, cfg: RunConfig) -> Estimate:
         except ValueError:  # a run stored by an older version whose config no longer validates
             continue
         timings = stage_seconds(store, run["run_id"]) if models_key(past) == models_key(cfg) else None
-        if timings is None:
-            continue
-        n_runs += 1
-        work = stage_work(past)
-        for t in timings.itertuples():
-            rates[t.stage].append(t.seconds / max(work[t.stage], 1e-9))
-    who = f"policy '{cfg.policy_model}' and {cfg.judge.backend} judge '{cfg.judge.model}' ({cfg.judge.method})"
-    if not n_runs:
-        return Estimate(None, {}, 0, f"No estimate yet: no run with {who} has finished in this store.")
-    work = stage_work(cfg)
-    per_stage = {s: float(pd.Series(rates[s]).median()) * work[s] * cfg.rounds for s in STAGES}
-    total = sum(per_stage.values())
-    parts = ", ".join(f"{s} {format_seconds(v)}" for s, v in per_stage.items())
-    text = (f"Estimated time: about {format_seconds(total)} ({parts}), from {n_runs} finished "
-            f"run{'s' if n_runs != 1 else ''} with {who} in this store. Other work on this machine changes it.")
-    return Estimate(total, per_stage, n_runs, text)
+        if timings is not None:
+            yield past, timings
+
+
+def _priced(timings: pd.DataFrame, past: RunConfig, cfg: RunConfig) -> dict[str, float]:
+    """Seconds per stage for ``cfg`` at the rates (seconds per unit of work, all rounds) of a past run."""
+    spent = timings.groupby("stage")["seconds"].sum()
+    done, todo = stage_work(past), stage_work(cfg)
+    rounds = timings["round"].nunique()
+    return {s: float(spent[s]) / max(done[s] * rounds, 1e-9) * todo[s] * cfg.rounds for s in STAGES}
 
 
 def format_seconds(seconds: float) -> str:

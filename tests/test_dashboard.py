@@ -135,6 +135,7 @@ def test_runs_form_launches_a_worker_that_finishes(store_path):
     store = Store(store_path)
     run_id = store.list_runs().run_id[0]
     assert run_id != older and at.selectbox(key="runs_selected").value == run_id  # the selection follows it
+    assert at.session_state["monitor_run_chosen"] == run_id  # and the Training monitor opens on it
     deadline = time.time() + 240
     while time.time() < deadline and store.get_run(run_id)["status"] in ("queued", "running"):
         time.sleep(2)

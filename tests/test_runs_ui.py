@@ -89,6 +89,19 @@ def test_the_estimate_is_priced_from_the_stage_timings_of_finished_runs(timed_ru
     assert other.seconds is None and other.text.startswith("No estimate yet")
 
 
+def test_with_two_finished_runs_the_estimate_gives_their_range(timed_run):
+    """Runs after the test above (file order): it adds a second run to the module's store."""
+    store, first, cfg = timed_run
+    second = start_run(store, with_overrides(cfg, {"ppo.updates": 2}))
+    run_in_this_process(store, second, show_bars=False)
+    alone = [r["updated_at"] - r["created_at"] for r in map(store.get_run, (first, second))]
+    both = estimate_run(store, cfg)
+    assert both.n_runs == 2 and both.low <= both.high
+    # the first run, priced at its own speed for its own config, is exactly its duration: one end of the range
+    assert min(abs(alone[0] - both.low), abs(alone[0] - both.high)) < 1e-6
+    assert "priced at each run's own speed" in both.text
+
+
 def test_runs_that_did_not_succeed_give_no_estimate(store):
     run_id = store.create_run(load_config(SAMPLE / "tiny.yaml").to_dict(), name="x")
     store.update_run(run_id, status=RunStatus.FAILED)
