@@ -153,7 +153,10 @@ def run_form_values() -> dict:
         st.session_state[RUN_FORM] = runs_ui.default_values()
         st.session_state[RUN_PRESET] = runs_ui.DEFAULT_PRESET
         st.session_state[RUN_FORM_FROM] = f"preset {runs_ui.DEFAULT_PRESET}"
-    return st.session_state[RUN_FORM]
+    values = st.session_state[RUN_FORM]
+    for name, value in runs_ui.default_values().items():  # a field added to the config since the session began
+        values.setdefault(name, value)
+    return values
 
 
 def _load_run_form(values: dict, origin: str) -> None:
