@@ -156,15 +156,24 @@ def run_form_values() -> dict:
     values = st.session_state[RUN_FORM]
     for name, value in runs_ui.default_values().items():  # a field added to the config since the session began
         values.setdefault(name, value)
+    seed_run_form(values)
     return values
+
+
+def seed_run_form(values: dict) -> None:
+    """Give each form widget its value from ``values`` where Streamlit has none (first visit, or back from
+    another page, which dropped the widgets' state). Set here, never as a widget's ``value=``."""
+    for name, value in values.items():
+        if run_form_key(name) not in st.session_state:
+            st.session_state[run_form_key(name)] = value
 
 
 def _load_run_form(values: dict, origin: str) -> None:
     st.session_state[RUN_FORM] = values
     st.session_state[RUN_FORM_FROM] = origin
     st.session_state.pop(RUN_FORM_NOTE, None)
-    for name in values:  # the widgets are drawn anew from the loaded values
-        st.session_state.pop(run_form_key(name), None)
+    for name, value in values.items():  # set, not dropped: the browser shows a value set through session_state
+        st.session_state[run_form_key(name)] = value
 
 
 def load_preset() -> None:
