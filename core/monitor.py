@@ -91,3 +91,32 @@ def rm_summary(store: Store, run_id: str) -> pd.DataFrame:
     if ev.empty:
         return ev
     return ev.pivot_table(index="round", columns="key", values="value").reset_index()
+
+
+MAX_COMPARED = 4  # runs overlaid on one chart: more than four colours per subplot stop being readable
+
+
+def run_label(run: dict) -> str:
+    """A short legend name: the run's name and the last characters of its id (names repeat)."""
+    return f"{run['name']} [{run['run_id'][-6:]}]"
+
+
+def compare_metrics(store: Store, run_ids: list[str], stage: str) -> dict[str, pd.DataFrame]:
+    """``{legend label: metrics of stage}`` for each run, in the order given (the first is the run in focus)."""
+    if len(run_ids) > MAX_COMPARED:
+        raise ValueError(f"at most {MAX_COMPARED} runs can be overlaid, got {len(run_ids)}")
+    return {run_label(store.get_run(r)): store.metrics_frame(r, stage=stage) for r in run_ids}
+
+
+def kl_note(ppo: dict[str, pd.DataFrame] | pd.DataFrame) -> str | None:
+    """What a negative KL means, when some PPO update logged one (None otherwise)."""
+    frames = ppo.values() if isinstance(ppo, dict) else [ppo]
+    kl = pd.concat([m.loc[m["key"] == "objective/kl", "value"] for m in frames])
+    negative = kl[kl < 0]
+    if negative.empty:
+        return None
+    return (f"KL below zero at {len(negative)} of {len(kl)} updates (lowest {negative.min():.3g}). The true KL "
+            "to the reference is never negative; TRL logs an estimate from the sampled responses: the mean over "
+            "the batch of the summed log π(token) − log π_ref(token). On one batch that estimate can fall below "
+            "zero when the policy has barely moved from the reference. Read it as 'no measurable drift', not as "
+            "a policy closer than identical; a large negative value would point to a bug, not to drift.")

@@ -1,27 +1,49 @@
-"""What the Runs page needs from core: defaults, validated launch, and which buttons apply."""
+"""What the Runs page needs from core: presets and form fields, validated launch, a time
+estimate, and which buttons apply."""
 from __future__ import annotations
+
+from typing import Any
 
 from core.config import JUDGE_BACKENDS, JUDGE_METHODS, RunConfig, load_config, with_overrides
 from core.pipeline import start_run
+from core.run_estimate import Estimate, estimate_run
+from core.run_form import FormField, flat_values, form_fields, preset_values, presets, run_values
 from core.runs.store import RunStatus, Store
-from core.runs.worker import display_status
+from core.runs.worker import display_status, full_message
 from core.workspace import SAMPLE_DIR
 
-__all__ = ["JUDGE_BACKENDS", "JUDGE_METHODS", "default_config", "create_run", "can_cancel", "can_resume"]
+__all__ = ["JUDGE_BACKENDS", "JUDGE_METHODS", "FormField", "default_config", "default_values", "form_fields",
+           "presets", "preset_values", "run_values", "config_from_values", "create_run", "estimate",
+           "can_cancel", "can_resume", "run_details"]
+
+DEFAULT_PRESET = "quick (sample_data)"
 
 
 def default_config() -> RunConfig:
     return load_config(SAMPLE_DIR / "quick.yaml")
 
 
-def create_run(store: Store, base: RunConfig, values: dict) -> str:
-    """Validate the form's values over ``base`` and record a QUEUED run (ValueError names a bad field)."""
-    cleaned = {k: (int(v) if isinstance(v, float) and v.is_integer() and k not in _FLOAT_KEYS else v)
-               for k, v in values.items()}
-    return start_run(store, with_overrides(base, cleaned))
+def default_values() -> dict[str, Any]:
+    return flat_values(default_config())
 
 
-_FLOAT_KEYS = {"reward.epochs", "ppo.kl_coef"}
+def config_from_values(values: dict[str, Any]) -> RunConfig:
+    """The form's values (dotted name -> value) as a validated RunConfig (ValueError names a bad field)."""
+    return with_overrides(RunConfig(), values)
+
+
+def create_run(store: Store, values: dict[str, Any]) -> str:
+    """Validate the form's values and record a QUEUED run (ValueError names a bad field or file)."""
+    return start_run(store, config_from_values(values))
+
+
+def estimate(store: Store, values: dict[str, Any]) -> Estimate | str:
+    """The time estimate for the form's values, or the reason they do not make a config."""
+    try:
+        cfg = config_from_values(values)
+    except ValueError as exc:
+        return f"No estimate: {exc}"
+    return estimate_run(store, cfg)
 
 
 def can_cancel(store: Store, run_id: str) -> bool:
@@ -29,5 +51,11 @@ def can_cancel(store: Store, run_id: str) -> bool:
 
 
 def can_resume(store: Store, run_id: str) -> bool:
+    """A run that stopped (failed, cancelled, or lost its worker); a queued run is about to start."""
+    return display_status(store.get_run(run_id)) in ("failed", "cancelled", "lost")
+
+
+def run_details(store: Store, run_id: str) -> str:
+    """The selected run's whole message (or error), for the line under the table."""
     run = store.get_run(run_id)
-    return display_status(run) in ("failed", "cancelled", "lost", "queued")
+    return f"{run['name']} · {display_status(run)} · {run['stage'] or 'not started'}: {full_message(run) or '—'}"

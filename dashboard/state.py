@@ -137,3 +137,88 @@ def access_controls(what: str = "start, cancel, resume or delete runs") -> bool:
         st.button("Log in", key="access_login", on_click=st.login)
     st.caption(f"To {what} you need the password or a login.")
     return False
+
+
+# -- the Runs form: its values live in a plain key, so they outlive the widgets on a page switch --
+RUN_FORM = "run_form_values"
+RUN_FORM_FROM = "run_form_from"
+RUN_PRESET = "run_form_preset"
+RUN_PRESET_WIDGET = "run_preset_select"
+RUN_FORM_NOTE = "run_form_note"
+RUN_SELECTED = "runs_selected"
+MONITOR_RUN = "monitor_run"
+MONITOR_CHOSEN = "monitor_run_chosen"
+
+
+def run_form_key(name: str) -> str:
+    return f"run_form.{name}"
+
+
+def run_form_values() -> dict:
+    """The form's values, dotted name -> value; the quick preset's until the user changes them.
+    Widgets (cleared by Streamlit when the page is left) are drawn from these, and write back."""
+    from core import runs_ui
+
+    if RUN_FORM not in st.session_state:
+        st.session_state[RUN_FORM] = runs_ui.default_values()
+        st.session_state[RUN_PRESET] = runs_ui.DEFAULT_PRESET
+        st.session_state[RUN_FORM_FROM] = f"preset {runs_ui.DEFAULT_PRESET}"
+    values = st.session_state[RUN_FORM]
+    for name, value in runs_ui.default_values().items():  # a field added to the config since the session began
+        values.setdefault(name, value)
+    seed_run_form(values)
+    return values
+
+
+def seed_run_form(values: dict) -> None:
+    """Give each form widget its value from ``values`` where Streamlit has none (first visit, or back from
+    another page, which dropped the widgets' state). Set here, never as a widget's ``value=``."""
+    for name, value in values.items():
+        if run_form_key(name) not in st.session_state:
+            st.session_state[run_form_key(name)] = value
+
+
+def _load_run_form(values: dict, origin: str) -> None:
+    st.session_state[RUN_FORM] = values
+    st.session_state[RUN_FORM_FROM] = origin
+    st.session_state.pop(RUN_FORM_NOTE, None)
+    for name, value in values.items():  # set, not dropped: the browser shows a value set through session_state
+        st.session_state[run_form_key(name)] = value
+
+
+def load_preset() -> None:
+    """on_change of the preset box: fill the form from the chosen preset."""
+    from core import runs_ui
+
+    label = st.session_state[RUN_PRESET_WIDGET]
+    st.session_state[RUN_PRESET] = label
+    _load_run_form(runs_ui.preset_values(runs_ui.presets()[label]), f"preset {label}")
+
+
+def load_run_config(run_id: str) -> None:
+    """on_click of "New run from this one's config": the form takes that run's stored config."""
+    from core import runs_ui
+
+    try:
+        values = runs_ui.run_values(get_store().get_run(run_id)["config"])
+    except ValueError as exc:
+        st.session_state[RUN_FORM_NOTE] = f"Cannot reuse run {run_id}'s config: {exc}"
+        return
+    _load_run_form(values, f"run {run_id}'s config: change what you want, then Start run")
+
+
+def select_run(run_id: str) -> None:
+    """Point the run list and the monitor at ``run_id`` (a run just started)."""
+    st.session_state[RUN_SELECTED] = run_id
+    st.session_state[MONITOR_CHOSEN] = run_id
+    st.session_state.pop(MONITOR_RUN, None)  # the monitor's box is drawn anew at this run
+
+
+def monitor_run_index(options: list[str]) -> int:
+    """Where the monitor's run box starts: the run last chosen there or last started, else the newest."""
+    chosen = st.session_state.get(MONITOR_CHOSEN)
+    return options.index(chosen) if chosen in options else 0
+
+
+def remember_monitor_run(run_id: str) -> None:
+    st.session_state[MONITOR_CHOSEN] = run_id

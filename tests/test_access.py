@@ -71,7 +71,9 @@ def test_without_the_password_the_run_buttons_refuse(guarded_store, tmp_path):
     run_id = finished_run(guarded_store, tmp_path)
     at = AppTest.from_file(RUNS_PAGE, default_timeout=60).run()
     assert not at.exception
-    assert buttons(at) == {"Start run": True, "Cancel": True, "Resume": True, "Delete": True}
+    # filling the form from a run's config changes nothing stored: it needs no password, Start run does
+    assert buttons(at) == {"Start run": True, "Cancel": True, "Resume": True, "New run from this config": False,
+                           "Delete": True}
     assert at.checkbox(key="delete_confirm").disabled
     at.text_input(key=PASSWORD_KEY).input("guess").run()
     assert "Wrong password." in [e.value for e in at.error]

@@ -190,22 +190,22 @@ def build_report(page) -> None:
 
 
 def watch_the_run(page, store: Store, run_id: str) -> None:
-    """The monitor polls the store: wait for the run to end there, then for its four training charts to
+    """The monitor polls the store: wait for the run to end there, then for its five training charts to
     hold points and the verbosity panel's three charts to appear."""
     from playwright.sync_api import expect
 
     open_page(page, "Training monitor", "Training monitor")
-    expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value(run_id)
+    expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value(re.compile(f"^{re.escape(run_id)}"))
     ended = page.get_by_text(re.compile(r"Status: (succeeded|failed|cancelled)"))
     expect(ended).to_be_visible(timeout=RUN_DONE)
     run = store.get_run(run_id)
     log = store.path.parent / "runs" / run_id / "worker.log"
     assert run["status"] == "succeeded", f"{run['error']}\n{log.read_text()[-3000:] if log.exists() else 'no log'}"
-    # PPO reward, KL/entropy and length: 2 updates each; RM: 1 epoch. Then the verbosity panel's three:
-    # its correlations may hold no point (a tiny policy's rollouts can all be equally long)
-    wait_for_charts(page, 4 + 3, drawn=4)
+    # PPO reward, KL/entropy, reward against KL and length: 2 updates each; RM: 1 epoch. Then the verbosity
+    # panel's three: its correlations may hold no point (a tiny policy's rollouts can all be equally long)
+    wait_for_charts(page, 5 + 3, drawn=5)
     expect(page.get_by_role("heading", name="Verbosity gaming and over-optimisation")).to_be_visible()
     wait_idle(page)
     points = drawn_points(page)
-    assert len(points) == 7 and all(n > 0 for n in points[:4]), points
+    assert len(points) == 8 and all(n > 0 for n in points[:5]), points
     screenshot(page, SHOTS / "training-monitor.png")

@@ -124,7 +124,10 @@ def test_runs_form_refuses_bad_input_and_records_nothing(store_path, tmp_path):
 
 
 def test_runs_form_launches_a_worker_that_finishes(store_path):
+    older = Store(store_path).create_run({"name": "older"}, name="older")
+    Store(store_path).update_run(older, status="failed")
     at = page("runs").run()
+    at.selectbox(key="runs_selected").set_value(older).run()
     fields = {w.label: w for w in at.text_input}
     fields["Policy model ('smollm2-135m', 'tiny' or a folder)"].set_value("tiny")
     fields["Judge model (local name/folder, or the API model)"].set_value("tiny")
@@ -136,12 +139,101 @@ def test_runs_form_launches_a_worker_that_finishes(store_path):
     assert "Started run" in at.success[0].value
     store = Store(store_path)
     run_id = store.list_runs().run_id[0]
+    assert run_id != older and at.selectbox(key="runs_selected").value == run_id  # the selection follows it
+    assert at.session_state["monitor_run_chosen"] == run_id  # and the Training monitor opens on it
     deadline = time.time() + 240
     while time.time() < deadline and store.get_run(run_id)["status"] in ("queued", "running"):
         time.sleep(2)
     run = store.get_run(run_id)
     assert run["status"] == "succeeded", run["error"]
     assert store.get_run(run_id)["pid"] and store.counts(run_id)["judgments"] == 4
+
+
+def test_runs_form_offers_presets_and_a_widget_for_every_config_field(store_path, tmp_path, monkeypatch):
+    from core.config import RunConfig
+    from tests.test_runs_ui import leaves
+
+    monkeypatch.setenv("RLAIF_AUDIT_PRESETS", str(tmp_path / "no-presets-here"))
+    at = page("runs").run()
+    assert not at.exception
+    preset = at.selectbox(key="run_preset_select")
+    assert preset.options == ["quick (sample_data)", "tiny (sample_data)"]
+    widgets = {w.key: type(w).__name__ for kind in ("number_input", "text_input", "checkbox", "selectbox")
+               for w in at.get(kind)}
+    for name, kind in leaves(RunConfig):
+        expected = ("Selectbox" if name in ("judge.backend", "judge.method") else
+                    {bool: "Checkbox", int: "NumberInput", float: "NumberInput", str: "TextInput"}[kind])
+        assert widgets.get(f"run_form.{name}") == expected, name
+    assert at.number_input(key="run_form.ppo.learning_rate").value == pytest.approx(3e-6)
+    preset.set_value("tiny (sample_data)").run()
+    assert at.text_input(key="run_form.policy_model").value == "tiny"
+    assert at.number_input(key="run_form.ppo.batch_size").value == 4  # an advanced field follows the preset too
+    assert any("No estimate yet: no run with policy 'tiny'" in c.value for c in at.caption)
+    at.number_input(key="run_form.ppo.mini_batches").set_value(3).run()
+    at.button[0].click().run()
+    assert "ppo.mini_batches" in at.error[0].value and Store(store_path).list_runs().empty
+
+
+def test_runs_form_keeps_its_values_across_pages(store_path):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/runs.py").run()
+    at.selectbox(key="run_preset_select").set_value("tiny (sample_data)").run()
+    at.number_input(key="run_form.ppo.learning_rate").set_value(2e-5).run()
+    at.checkbox(key="run_form.monitor.enabled").uncheck().run()
+    at.switch_page("pages/data.py").run()
+    assert "run_form.ppo.learning_rate" not in at.session_state  # Streamlit dropped the widgets...
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    assert at.number_input(key="run_form.ppo.learning_rate").value == pytest.approx(2e-5)  # ...not the values
+    assert at.checkbox(key="run_form.monitor.enabled").value is False
+    assert at.text_input(key="run_form.policy_model").value == "tiny"
+    assert at.selectbox(key="run_preset_select").value == "tiny (sample_data)"
+
+
+def test_runs_page_reuses_a_runs_config_and_offers_no_resume_for_a_queued_run(store_path):
+    from core.config import load_config, with_overrides
+    from tests.conftest import SAMPLE
+
+    store = Store(store_path)
+    cfg = with_overrides(load_config(SAMPLE / "tiny.yaml"), {"name": "first try", "ppo.kl_coef": 0.2})
+    done = store.create_run(cfg.to_dict(), name=cfg.name)
+    store.update_run(done, status="succeeded", message="2 round(s) finished")
+    queued = store.create_run(cfg.to_dict(), name="waiting")
+    at = page("runs").run()
+    at.selectbox(key="runs_selected").set_value(queued).run()
+    assert at.button(key="resume_run").disabled
+    at.selectbox(key="runs_selected").set_value(done).run()
+    assert "2 round(s) finished" in at.caption[-1].value and "finished " in at.dataframe[0].value.set_index(
+        "run_id").loc[done, "heartbeat"]
+    at.button(key="reuse_config").click().run()
+    assert not at.exception
+    assert at.text_input(key="run_form.name").value == "first try"
+    assert at.number_input(key="run_form.ppo.kl_coef").value == pytest.approx(0.2)
+    assert f"The form holds run {done}'s config" in at.caption[0].value
+
+
+def test_monitor_overlays_runs_in_one_colour_each_and_explains_a_negative_kl(store_path):
+    store = Store(store_path)
+    ids = []
+    for name, kl in (("a", 0.01), ("b", -0.02)):
+        run_id = store.create_run({"name": name}, name=name)
+        for step in range(1, 4):
+            store.add_metrics(run_id, 0, "ppo", step, {"objective/scores": 0.1 * step, "objective/kl": kl * step,
+                                                       "objective/entropy": 2.0, "response/mean_tokens": 20})
+        ids.append(run_id)
+    at = page("monitor").run()
+    at.selectbox(key="monitor_run").set_value(ids[0]).run()
+    at.multiselect(key="monitor_compare").select(ids[1]).run()
+    at.slider(key="monitor_smoothing").set_value(0.5).run()
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[1].proto.spec)  # KL and entropy
+    colours = {}
+    for trace in fig["data"]:
+        colours.setdefault(trace["legendgroup"], set()).add(trace["line"]["color"])
+    assert set(colours) == {f"a [{ids[0][-6:]}] · r0", f"b [{ids[1][-6:]}] · r0"}
+    assert all(len(c) == 1 for c in colours.values()) and len(set.union(*colours.values())) == 2
+    assert fig["layout"]["xaxis"]["title"]["text"] == "PPO update"
+    assert any("KL below zero at 3 of 6 updates" in c.value for c in at.caption)
 
 
 def test_monitor_draws_curves_and_reads_length(store_path):
@@ -156,7 +248,7 @@ def test_monitor_draws_curves_and_reads_length(store_path):
     assert not at.exception
     assert "21 tokens over the first 2 of 8 PPO updates, 46 over the last 2: answers got longer" in at.warning[0].value
     assert not at.get("help")  # no stray Streamlit "magic" output on the page
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 5
     assert "Verbosity gaming and over-optimisation" in [h.value for h in at.subheader]
     assert "No verbosity-gaming metrics for this run yet" in at.info[-1].value
 
@@ -179,7 +271,7 @@ def test_monitor_shows_gaming_flags_their_samples_as_plain_text_and_the_threshol
     assert not any(EVIL in m.value for m in at.markdown)  # model text only inside the dataframe
     assert dict(zip(thresholds["setting"], thresholds["value"]))["corr_threshold"] == "0.3"
     assert any("docs/verbosity.md" in m.value for m in at.markdown)
-    assert len(at.get("plotly_chart")) == 4 + 3
+    assert len(at.get("plotly_chart")) == 5 + 3
     at.selectbox(key="monitor_run").set_value(quiet).run()
     assert not any("flags fired" in w.value for w in at.warning)
     assert "No flag has fired." in [c.value for c in at.caption]

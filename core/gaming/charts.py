@@ -60,11 +60,21 @@ def overopt_figure(overopt: pd.DataFrame) -> go.Figure:
     reference policy (judge; people where spot-checked) on the same KL axis."""
     fig = make_subplots(rows=1, cols=2, shared_xaxes=True,
                         subplot_titles=["Proxy reward (reward model)", "Win rate against the reference policy"])
-    _lines(fig, overopt, "kl", {"proxy_reward": "proxy reward"}, col=1)
+    for round_, rows in overopt.dropna(subset=["kl", "proxy_reward"]).groupby("round"):
+        # one point per update coloured by the update: joined in update order, the KL axis zig-zags
+        fig.add_scatter(x=rows["kl"], y=rows["proxy_reward"], mode="markers", name=f"proxy reward r{round_}",
+                        marker=dict(color=rows["step"], coloraxis="coloraxis", size=9,
+                                    symbol=("circle", "square", "diamond", "triangle-up")[int(round_) % 4]),
+                        customdata=rows["step"],
+                        hovertemplate="proxy reward<br>update %{customdata}<br>KL %{x:.4g}<br>%{y:.3g}"
+                        f"<extra>r{round_}</extra>", row=1, col=1)
     _lines(fig, overopt, "kl", {"judge_win_rate": "judge"}, col=2)
     _lines(fig, overopt, "kl", {"human_win_rate": "people (spot-checked)"}, col=2, mode="markers")
     fig.add_hline(y=0.5, line_dash="dot", line_color="grey", row=1, col=2, annotation_text="as good as the reference")
     fig.update_yaxes(range=[-0.05, 1.05], tickformat=".0%", row=1, col=2)
     fig.update_xaxes(title_text="KL to the reference")
-    fig.update_layout(title="Over-optimisation: proxy reward vs audited win rate", **_LAYOUT)
+    fig.update_layout(title="Over-optimisation: proxy reward vs audited win rate", **_LAYOUT,
+                      coloraxis=dict(colorscale="Viridis",
+                                     colorbar=dict(title="PPO update", len=0.6, y=0, yanchor="bottom")),
+                      legend=dict(orientation="h", y=-0.3))
     return fig

@@ -1,5 +1,6 @@
 """Training monitor: reward, KL, entropy and length during PPO; RM loss and accuracy; verbosity gaming
-and over-optimisation (flags, flagged samples, proxy reward vs audited win rate). Live."""
+and over-optimisation (flags, flagged samples, proxy reward vs audited win rate); up to four runs
+overlaid. Live."""
 import streamlit as st
 
 from core import charts, monitor
@@ -13,23 +14,40 @@ runs = store.list_runs()
 if runs.empty:
     st.info("No runs yet: start one on the Runs page.")
     st.stop()
-run_id = st.selectbox("Run", runs["run_id"], key="monitor_run")
+names = dict(zip(runs["run_id"], runs["run_id"] + " · " + runs["name"]))
+run_id = st.selectbox("Run", runs["run_id"], key=state.MONITOR_RUN, format_func=names.get,
+                      index=state.monitor_run_index(runs["run_id"].tolist()))
+state.remember_monitor_run(run_id)
+left, right = st.columns([3, 1])
+others = left.multiselect(f"Overlay other runs to compare (up to {monitor.MAX_COMPARED} in all)",
+                          [r for r in runs["run_id"] if r != run_id], key="monitor_compare", format_func=names.get,
+                          max_selections=monitor.MAX_COMPARED - 1)
+smoothing = right.slider("Smoothing (EMA weight)", 0.0, 0.95, 0.0, 0.05, key="monitor_smoothing",
+                         help="0 draws the raw points; above 0 the smoothed curve, the raw points faint behind it")
+shown = [run_id, *others]
 
 
-@st.fragment(run_every="2s" if monitor.is_live(store, run_id) else None)
+@st.fragment(run_every="2s" if any(monitor.is_live(store, r) for r in shown) else None)
 def curves():
     run = store.get_run(run_id)
     st.caption(f"Status: {run['status']} · stage: {run['stage']} · {run['message']}")
-    m = monitor.training_metrics(store, run_id)
-    reading = monitor.length_reading(m["ppo"])
+    ppo = monitor.compare_metrics(store, shown, "ppo")
+    reading = monitor.length_reading(next(iter(ppo.values())))
     if reading and "getting longer" in reading:
         st.warning(reading)
     elif reading:  # not a one-line `a if c else b`: Streamlit's magic would st.write its value onto the page
         st.info(reading)
-    st.plotly_chart(charts.training_figure(m["ppo"], monitor.PPO_REWARD_KEYS, "PPO reward"), key="ppo_reward")
-    st.plotly_chart(charts.training_figure(m["ppo"], monitor.PPO_KL_KEYS, "KL to the reference, entropy"), key="ppo_kl")
-    st.plotly_chart(charts.training_figure(m["ppo"], monitor.PPO_LENGTH_KEYS, "Response length"), key="ppo_len")
-    st.plotly_chart(charts.training_figure(m["reward"], monitor.RM_KEYS, "Reward model training"), key="rm")
+    for keys, title, key in ((monitor.PPO_REWARD_KEYS, "PPO reward", "ppo_reward"),
+                             (monitor.PPO_KL_KEYS, "KL to the reference, entropy", "ppo_kl")):
+        st.plotly_chart(charts.training_figure(ppo, keys, title, smoothing=smoothing), key=key)
+    if note := monitor.kl_note(ppo):
+        st.caption(note)
+    st.plotly_chart(charts.reward_kl_figure(ppo), key="ppo_reward_kl")
+    st.plotly_chart(charts.training_figure(ppo, monitor.PPO_LENGTH_KEYS, "Response length", smoothing=smoothing),
+                    key="ppo_len")
+    st.plotly_chart(charts.training_figure(monitor.compare_metrics(store, shown, "reward"), monitor.RM_KEYS,
+                                           "Reward model training", x_title="reward-model training step",
+                                           smoothing=smoothing), key="rm")
     rm = monitor.rm_summary(store, run_id)
     if not rm.empty:
         st.subheader("Reward model accuracy (held out: against the judge; human: against people)")

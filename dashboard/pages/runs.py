@@ -2,40 +2,54 @@
 import streamlit as st
 
 from core import runs_ui
+from core.run_form import advanced_sections, user_presets_dir
 from core.runs.worker import can_delete, delete_run, launch_run, runs_table
 from dashboard import state
+from dashboard.run_inputs import field_inputs
 
 st.title("Runs")
 store = state.get_store()
 allowed = state.access_controls()  # a password or login, when one is configured
-base = runs_ui.default_config()
-with st.form("launch"):
-    st.caption("Defaults come from sample_data/quick.yaml: the embedded SmolLM2-135M as policy and judge.")
-    c1, c2, c3 = st.columns(3)
-    values = {
-        "name": c1.text_input("Run name", base.name),
-        "policy_model": c1.text_input("Policy model ('smollm2-135m', 'tiny' or a folder)", base.policy_model),
-        "judge.backend": c2.selectbox("Judge backend", runs_ui.JUDGE_BACKENDS, runs_ui.JUDGE_BACKENDS.index(base.judge.backend)),
-        "judge.method": c2.selectbox("Local judge method", runs_ui.JUDGE_METHODS, runs_ui.JUDGE_METHODS.index(base.judge.method)),
-        "judge.model": c2.text_input("Judge model (local name/folder, or the API model)", base.judge.model),
-        "judge.principles": c2.text_input("Principles file (empty: the packaged constitution)", base.judge.principles),
-        "prompts.path": c1.text_input("Prompts (JSONL/CSV/HF dataset folder)", base.prompts.path),
-        "prompts.n": c3.number_input("Prompts per round", 2, 10000, base.prompts.n),
-        "generation.responses_per_prompt": c3.number_input("Responses per prompt", 2, 8, base.generation.responses_per_prompt),
-        "reward.epochs": c3.number_input("RM epochs", 0.5, 50.0, base.reward.epochs),
-        "ppo.updates": c3.number_input("PPO updates", 1, 10000, base.ppo.updates),
-        "ppo.kl_coef": c2.number_input("KL coefficient", 0.0, 10.0, base.ppo.kl_coef, format="%.3f"),
-        "rounds": c1.number_input("Rounds", 1, 20, base.rounds),
-    }
-    start = st.form_submit_button("Start run", type="primary", disabled=not allowed)
-if start and allowed:
+values = state.run_form_values()
+presets = list(runs_ui.presets())
+left, right = st.columns([1, 2])
+left.selectbox("Preset", presets, key=state.RUN_PRESET_WIDGET, on_change=state.load_preset,
+               index=presets.index(st.session_state[state.RUN_PRESET]) if st.session_state[state.RUN_PRESET]
+               in presets else 0)
+right.caption(f"The form holds {st.session_state[state.RUN_FORM_FROM]}. Presets: every run config in "
+              f"sample_data/ and in {user_presets_dir()} (or $RLAIF_AUDIT_PRESETS).")
+if note := st.session_state.get(state.RUN_FORM_NOTE):  # a run config that could not be loaded
+    st.warning(note)
+fields = runs_ui.form_fields()
+field_inputs([f for f in fields if f.main], values)
+with st.expander("Advanced: every other setting of the run config"):
+    for title, group in advanced_sections(fields):
+        st.markdown(f"**{title}**")
+        field_inputs(group, values)
+est = runs_ui.estimate(store, values)
+st.caption(est if isinstance(est, str) else est.text)
+if st.button("Start run", type="primary", disabled=not allowed) and allowed:
     try:
-        run_id = runs_ui.create_run(store, base, values)
+        run_id = runs_ui.create_run(store, values)
     except ValueError as exc:
         st.error(f"Not started: {exc}")
     else:
         launch_run(store, run_id)
+        state.select_run(run_id)
         st.success(f"Started run {run_id} in a worker process. Follow it on the Training monitor.")
+
+# Status, stage, heartbeat and message first, in widths that fit beside the sidebar; ids and times after.
+COLUMNS = {
+    "name": st.column_config.TextColumn("Name", width=110),
+    "status": st.column_config.TextColumn("Status", width=85),
+    "stage": st.column_config.TextColumn("Stage", width=125),
+    "progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, width=90),
+    "heartbeat": st.column_config.TextColumn("Heartbeat", width=115,
+                                             help="Last sign of life of a running worker; when a run finished"),
+    "message": st.column_config.TextColumn("Message", width=300, help="Shortened: the full text is under the table"),
+    "started": st.column_config.TextColumn("Started", width=110),
+    "run_id": st.column_config.TextColumn("Run ID", width=190),
+}
 
 
 @st.fragment(run_every="3s")
@@ -44,18 +58,22 @@ def run_list():
     if table.empty:
         st.info("No runs yet.")
         return
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1)})
-    chosen = st.selectbox("Run", table["run_id"], key="runs_selected")
-    b1, b2, b3 = st.columns(3)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=COLUMNS, column_order=list(COLUMNS))
+    chosen = st.selectbox("Run", table["run_id"], key=state.RUN_SELECTED,
+                          format_func=dict(zip(table["run_id"], table["run_id"] + " · " + table["name"])).get)
+    st.caption(runs_ui.run_details(store, chosen))
+    b1, b2, b3, b4 = st.columns(4)
     if b1.button("Cancel", key="cancel_run", disabled=not (allowed and runs_ui.can_cancel(store, chosen))) and allowed:
         store.request_cancel(chosen)
         st.toast(f"Cancel requested for {chosen}")
     if b2.button("Resume", key="resume_run", disabled=not (allowed and runs_ui.can_resume(store, chosen))) and allowed:
         launch_run(store, chosen)
         st.toast(f"Resumed {chosen}")
-    sure = b3.checkbox("Delete with its data, labels and models", key="delete_confirm", disabled=not allowed)
-    if b3.button("Delete", key="delete_run", disabled=not (allowed and sure and can_delete(store, chosen))) and allowed:
+    if b3.button("New run from this config", key="reuse_config", on_click=state.load_run_config, args=(chosen,),
+                 help="Fill the form above with this run's config"):
+        st.rerun()  # the form lives outside this fragment
+    sure = b4.checkbox("Delete with its data, labels and models", key="delete_confirm", disabled=not allowed)
+    if b4.button("Delete", key="delete_run", disabled=not (allowed and sure and can_delete(store, chosen))) and allowed:
         try:
             delete_run(store, chosen)
         except ValueError as exc:

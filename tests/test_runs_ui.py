@@ -1,0 +1,142 @@
+"""The Runs page's core: presets, a form field per config leaf, the time estimate, the run table."""
+from __future__ import annotations
+
+import dataclasses
+import time
+import typing
+
+import pytest
+
+from core import runs_ui
+from core.config import RunConfig, load_config, with_overrides
+from core.pipeline import start_run
+from core.run_estimate import STAGES, estimate_run, stage_seconds
+from core.runs.store import RunStatus
+from core.runs.worker import LOST_AFTER_SECONDS, run_in_this_process, runs_table
+from tests.conftest import SAMPLE
+
+
+def leaves(cls, prefix=""):
+    """Every leaf field of a config dataclass, as (dotted name, type), found independently of core.run_form."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]):
+            yield from leaves(hints[f.name], f"{prefix}{f.name}.")
+        else:
+            yield f"{prefix}{f.name}", hints[f.name]
+
+
+def test_presets_are_every_run_config_of_sample_data_and_of_the_user_folder(tmp_path, monkeypatch):
+    user = tmp_path / "presets"
+    user.mkdir()
+    (user / "mine.yaml").write_text("name: mine\npolicy_model: tiny\nppo: {updates: 3}\n")
+    (user / "judge.yaml").write_text((SAMPLE / "default_judge.yaml").read_text())
+    (user / "broken.yaml").write_text("ppo: {kl_coeff: 1}\n")
+    monkeypatch.setenv("RLAIF_AUDIT_PRESETS", str(user))
+    monkeypatch.chdir(tmp_path)  # found from the package, whatever the working folder
+    found = runs_ui.presets()
+    assert found == {"quick (sample_data)": SAMPLE / "quick.yaml", "tiny (sample_data)": SAMPLE / "tiny.yaml",
+                     "mine (yours)": user / "mine.yaml"}
+    assert runs_ui.preset_values(found["tiny (sample_data)"])["policy_model"] == "tiny"
+    assert runs_ui.preset_values(found["mine (yours)"])["ppo.updates"] == 3
+
+
+def test_the_form_has_a_field_of_the_right_type_for_every_config_leaf():
+    fields = {f.name: f for f in runs_ui.form_fields()}
+    expected = dict(leaves(RunConfig))
+    assert set(fields) == set(expected)
+    assert {name: f.kind for name, f in fields.items()} == expected
+    assert all(f.help for f in fields.values())  # each one explained, from the dataclass metadata
+    assert fields["judge.backend"].choices == runs_ui.JUDGE_BACKENDS
+    assert fields["ppo.learning_rate"].step == pytest.approx(1e-6)  # not 0.01 for a rate of 3e-6
+
+
+def test_form_values_round_trip_and_a_bad_value_names_its_field():
+    tiny = load_config(SAMPLE / "tiny.yaml")
+    values = runs_ui.run_values(tiny.to_dict())
+    assert runs_ui.config_from_values(values) == tiny
+    with pytest.raises(ValueError, match="ppo.mini_batches"):
+        runs_ui.config_from_values({**values, "ppo.mini_batches": 3})
+
+
+@pytest.fixture(scope="module")
+def timed_run(tmp_path_factory):
+    """A real tiny run (one round) in a real store, for its stage timings."""
+    from core.runs.store import Store
+
+    store = Store(tmp_path_factory.mktemp("timed") / "store.sqlite")
+    cfg = with_overrides(load_config(SAMPLE / "tiny.yaml"), {"rounds": 1, "prompts.n": 4, "ppo.updates": 1,
+                                                             "monitor.eval_every": 0})
+    run_id = start_run(store, cfg)
+    run_in_this_process(store, run_id, show_bars=False)
+    assert store.get_run(run_id)["status"] == "succeeded"
+    return store, run_id, cfg
+
+
+def test_the_estimate_is_priced_from_the_stage_timings_of_finished_runs(timed_run):
+    store, run_id, cfg = timed_run
+    run = store.get_run(run_id)
+    timings = stage_seconds(store, run_id)
+    assert list(timings["stage"]) == list(STAGES) and (timings["seconds"] >= 0).all()
+    assert timings["seconds"].sum() == pytest.approx(run["updated_at"] - run["created_at"])
+    same = estimate_run(store, cfg)
+    assert same.n_runs == 1 and same.seconds == pytest.approx(run["updated_at"] - run["created_at"])
+    longer = estimate_run(store, with_overrides(cfg, {"ppo.updates": 2, "rounds": 2}))
+    assert longer.per_stage["PPO"] == pytest.approx(4 * same.per_stage["PPO"])
+    assert longer.per_stage["judging"] == pytest.approx(2 * same.per_stage["judging"])
+    assert "Estimated time: about" in longer.text and "1 finished run with policy 'tiny'" in longer.text
+    other = estimate_run(store, with_overrides(cfg, {"policy_model": "smollm2-135m"}))
+    assert other.seconds is None and other.text.startswith("No estimate yet")
+
+
+def test_with_two_finished_runs_the_estimate_gives_their_range(timed_run):
+    """Runs after the test above (file order): it adds a second run to the module's store."""
+    store, first, cfg = timed_run
+    second = start_run(store, with_overrides(cfg, {"ppo.updates": 2}))
+    run_in_this_process(store, second, show_bars=False)
+    alone = [r["updated_at"] - r["created_at"] for r in map(store.get_run, (first, second))]
+    both = estimate_run(store, cfg)
+    assert both.n_runs == 2 and both.low <= both.high
+    # the first run, priced at its own speed for its own config, is exactly its duration: one end of the range
+    assert min(abs(alone[0] - both.low), abs(alone[0] - both.high)) < 1e-6
+    assert "priced at each run's own speed" in both.text
+
+
+def test_runs_that_did_not_succeed_give_no_estimate(store):
+    run_id = store.create_run(load_config(SAMPLE / "tiny.yaml").to_dict(), name="x")
+    store.update_run(run_id, status=RunStatus.FAILED)
+    assert estimate_run(store, load_config(SAMPLE / "tiny.yaml")).seconds is None
+    assert stage_seconds(store, run_id) is None
+
+
+def test_a_finished_runs_heartbeat_stops_and_a_live_one_reads_as_a_short_age(store):
+    done = store.create_run({"name": "done"}, name="done")
+    store.update_run(done, status=RunStatus.SUCCEEDED, message="2 round(s) finished " + "x" * 200)
+    live = store.create_run({"name": "live"}, name="live")
+    store.update_run(live, status=RunStatus.RUNNING)
+    beat = store.get_run(live)["heartbeat_at"]
+    first = runs_table(store, now=beat + 12).set_index("run_id")
+    later = runs_table(store, now=beat + 200).set_index("run_id")
+    assert first.loc[done, "heartbeat"] == later.loc[done, "heartbeat"]
+    assert first.loc[done, "heartbeat"].startswith("finished ")
+    assert first.loc[live, "heartbeat"] == "12 s ago" and later.loc[live, "heartbeat"] == "3 min ago"
+    assert len(first.loc[done, "message"]) == 48 and first.loc[done, "message"].endswith("…")
+    assert runs_ui.run_details(store, done).endswith("x" * 200)  # the whole message for the selected run
+
+
+def test_resume_is_offered_for_stopped_runs_only(store):
+    ids = {s: store.create_run({"name": s.value}, name=s.value) for s in RunStatus}
+    for status, run_id in ids.items():
+        store.update_run(run_id, status=status)
+    offered = {s.value for s, r in ids.items() if runs_ui.can_resume(store, r)}
+    assert offered == {"failed", "cancelled"}
+    assert runs_ui.can_resume(store, ids[RunStatus.RUNNING]) is False
+    stale = time.time() + LOST_AFTER_SECONDS + 5
+    assert runs_table(store, now=stale).set_index("run_id").loc[ids[RunStatus.RUNNING], "status"] == "lost"
+
+
+def test_the_stage_names_its_round(store):
+    run_id = store.create_run({"name": "r"}, name="r")
+    assert runs_table(store).loc[0, "stage"] == "not started"
+    store.update_run(run_id, status=RunStatus.RUNNING, stage="ppo", round=1)
+    assert runs_table(store).loc[0, "stage"] == "ppo · round 1"
