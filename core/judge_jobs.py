@@ -118,7 +118,7 @@ def judge_jobs(store: Store, source: str | None = None) -> list[dict]:
     runs = store.list_runs()
     out = []
     for run in runs.to_dict("records"):
-        if not str(run["name"]).startswith("judge "):  # the jobs' names; read only their configs
+        if run["kind"] != JOB_KIND:
             continue
         full = store.get_run(run["run_id"])
         if is_judge_job(full) and (source is None or full["config"]["source"] == source):

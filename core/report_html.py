@@ -163,9 +163,8 @@ def run_section(store, run_id: str) -> str:
 
 def latest_run_with_metrics(store) -> str | None:
     """The newest training run (not a judge job) that has reward-model or PPO metrics."""
-    from core.judge_jobs import is_judge_job
-
-    for run_id in store.list_runs()["run_id"]:
-        if not is_judge_job(store.get_run(run_id)) and not store.metrics_frame(run_id).empty:
+    runs = store.list_runs()
+    for run_id in runs.loc[runs["kind"] == "train", "run_id"]:
+        if not store.metrics_frame(run_id).empty:
             return run_id
     return None

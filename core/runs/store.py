@@ -238,8 +238,11 @@ class Store:
         return row
 
     def list_runs(self) -> pd.DataFrame:
+        """Every run, newest first; ``kind`` is 'judge' for a judge job (core/judge_jobs.py), else 'train'."""
         return self._frame("SELECT run_id, name, status, stage, round, progress, message, error, cancel_requested, "
-                           "pid, created_at, updated_at, heartbeat_at FROM runs ORDER BY created_at DESC")
+                           "pid, created_at, updated_at, heartbeat_at, "
+                           "COALESCE(json_extract(config_json, '$.kind'), 'train') AS kind "
+                           "FROM runs ORDER BY created_at DESC")
 
     def delete_run(self, run_id: str) -> dict[str, int]:
         """Delete a run and everything it wrote (its pairs' judgments and human labels too), in one

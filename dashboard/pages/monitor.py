@@ -11,6 +11,7 @@ from dashboard import state
 st.title("Training monitor")
 store = state.get_store()
 runs = store.list_runs()
+runs = runs[runs["kind"] == "train"]  # judge jobs have no training curves
 if runs.empty:
     st.info("No runs yet: start one on the Runs page.")
     st.stop()
