@@ -90,7 +90,16 @@ def rm_summary(store: Store, run_id: str) -> pd.DataFrame:
     ev = store.metrics_frame(run_id, stage="reward_eval")
     if ev.empty:
         return ev
-    return ev.pivot_table(index="round", columns="key", values="value").reset_index()
+    wide = ev.pivot_table(index="round", columns="key", values="value").reset_index().rename_axis(columns=None)
+    wide = wide.rename(columns={k: v for k, v in _RM_COLUMNS.items() if k in wide.columns})
+    wide.columns = [c if c[:1].isupper() else c.replace("_", " ").capitalize() for c in wide.columns]
+    return wide.round(3)
+
+
+_RM_COLUMNS = {"round": "Round", "train_accuracy": "Accuracy on its training pairs (judge's labels)",
+               "heldout_accuracy": "Held-out accuracy against the judge",
+               "human_accuracy": "Accuracy against people's labels", "n_train": "Training pairs",
+               "n_heldout": "Held-out pairs", "n_human": "Human-labelled pairs"}
 
 
 MAX_COMPARED = 4  # runs overlaid on one chart: more than four colours per subplot stop being readable

@@ -107,7 +107,7 @@ def test_the_report_covers_the_runs_reward_model_and_ppo_fits_the_page_and_stays
     ensure_sample_workspace(store)
     assert latest_run_with_metrics(store) == run_id
     section = run_section(store, run_id)
-    assert "Reward model, on held-out pairs" in section and "human_accuracy" in section
+    assert "Reward model, on held-out pairs" in section and "Accuracy against people" in section
     assert "What PPO did" in section
     reports = source_audit(store, "dataset:sample", n_boot=20)
     html = build_report_html(reports, source="dataset:sample", focus="longest", run_html=section)
