@@ -112,11 +112,14 @@ def open_page(page, title: str, heading: str) -> None:
 
 
 def choose(page, label: str, option: str) -> None:
-    """Pick an option of a selectbox, as a person does: open it, click the option."""
+    """Pick an option of a selectbox, as a person does: open it, type to filter, click the option. The page
+    is let settle first: a click while Streamlit redraws the box can leave the list closed."""
     from playwright.sync_api import expect
 
+    wait_idle(page)
     box = page.get_by_role("combobox", name=label, exact=True)
     box.click()
+    page.keyboard.type(option)
     page.get_by_role("option", name=option, exact=True).click()
     expect(box).to_have_value(option, timeout=SLOW)
 
@@ -159,7 +162,7 @@ def wait_for_charts(page, count: int, *, drawn: bool | int = False) -> None:
             && (i >= first || div.querySelectorAll('.point').length > 0)); }""", arg=[count, first])
 
 
-def drawn_points(page) -> list[int]:
-    """Markers and bars drawn in each plotly chart's SVG: the data a person can see."""
+def trace_names(page) -> list[list[str]]:
+    """The trace (legend) names of each plotly chart, in page order."""
     return page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'))
-        .map(div => div.querySelectorAll('.point').length)""")
+        .map(div => (div.data || []).map(trace => trace.name || ''))""")
