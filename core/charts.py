@@ -54,7 +54,8 @@ def confusion_figure(report: dict) -> go.Figure:
     z = [[cm[h][j] for j in cols] for h in LABELS]
     fig = go.Figure(go.Heatmap(z=z, x=[f"judge {c}" for c in cols], y=[f"human {h}" for h in LABELS],
                                colorscale="Blues", text=z, texttemplate="%{text}", showscale=False))
-    fig.update_layout(title=f"Confusion: {report.get('judge') or 'judge'} vs humans", **_LAYOUT)
+    judge = report.get("judge")
+    fig.update_layout(title=f"Confusion: {_names([judge])[judge] if judge else 'judge'} vs humans", **_LAYOUT)
     fig.update_yaxes(autorange="reversed")
     return fig
 
@@ -221,7 +222,7 @@ def cost_figure(costs: dict[str, dict]) -> go.Figure:
     if not costs:
         return fig
     first = next(iter(costs.values()))
-    names = [*costs, "human labels"]
+    names = [*_names(costs).values(), "human labels"]
     values = [_num(c["money_per_1k_labels"]) for c in costs.values()] + [first["human_money_per_1k_labels"]]
     fig.add_bar(x=names, y=values, text=[f"${v:,.2f}" for v in values], textposition="outside",
                 marker_color=["#4c78a8"] * len(costs) + ["#f58518"], showlegend=False)

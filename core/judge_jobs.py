@@ -57,6 +57,7 @@ def start_judge_job(store: Store, source: str, judge: str) -> str:
 def execute_judge_job(store: Store, run_id: str, *, show_bars: bool = True) -> None:
     """Judge the job's source (resuming where it stopped), recording status, progress and errors."""
     from core.judges import make_judge
+    from core.judges.identity import readable
     from core.labeling import label_pairs
     from core.runs.errors import RunCancelled
     from core.runs.progress import Reporter
@@ -82,7 +83,7 @@ def execute_judge_job(store: Store, run_id: str, *, show_bars: bool = True) -> N
         store.update_run(run_id, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     store.update_run(run_id, status=RunStatus.SUCCEEDED, stage="done", progress=1.0,
-                     message=f"{judge.name}: {len(pairs)} pairs of {config['source']} judged "
+                     message=f"{readable(judge.name)}: {len(pairs)} pairs of {config['source']} judged "
                              f"({judged} now, {len(pairs) - judged} before)")
 
 

@@ -29,3 +29,20 @@ def test_a_judge_has_the_same_colour_on_every_chart(store):
     assert set(colour_of) == {"longest", "shortest", "random", "mine"}
     assert all(len(c) == 1 for c in colour_of.values())  # one colour per judge across the charts
     assert len({next(iter(c)) for c in colour_of.values()}) == 4  # and no two judges share one
+
+
+def test_cost_table_sentence_and_charts_show_the_readable_judge_name(store):
+    from core import charts
+    from core.audit.cost import cost_sentence, cost_table, source_costs
+    from core.schema import Judgment, Preference
+
+    ensure_sample_workspace(store)
+    key = "openai-gpt@1a2b3c4d"
+    store.add_judgments([Judgment(i, key, Preference.A, 0.9, 0.9, 0.9, True, tokens_in=50, tokens_out=1, seconds=1.0)
+                         for i in store.audit_rows("dataset:sample")["pair_id"]])
+    costs = source_costs(store, "dataset:sample", price_per_1k_input_tokens=1.0, price_per_1k_output_tokens=1.0)
+    assert "openai-gpt" in set(cost_table(costs)["judge"]) and key not in set(cost_table(costs)["judge"])
+    assert cost_sentence(key, costs[key]).startswith("1,000 labels from openai-gpt took")
+    assert "openai-gpt" in list(charts.cost_figure(costs).data[0].x)
+    report = source_audit(store, "dataset:sample", n_boot=20)[key]
+    assert charts.confusion_figure(report).layout.title.text == "Confusion: openai-gpt vs humans"

@@ -113,7 +113,10 @@ def costs_from_totals(totals: pd.DataFrame, **prices) -> dict[str, dict]:
 def cost_table(costs: dict[str, dict]) -> pd.DataFrame:
     """One row per judge of ``source_costs``: compute, tokens and money per 1,000 labels, beside humans
     (``humans x dearer`` is left empty for a judge that costs no money)."""
-    rows = [{"judge": judge, "labels": c["n_labels"], "usable labels": c["n_usable"],
+    from core.judges.identity import display_names
+
+    shown = display_names(list(costs))
+    rows = [{"judge": shown[judge], "labels": c["n_labels"], "usable labels": c["n_usable"],
              "compute s / 1k labels": c["seconds_per_1k_labels"],
              "tokens in / 1k labels": c["tokens_in_per_1k_labels"],
              "tokens out / 1k labels": c["tokens_out_per_1k_labels"],
@@ -125,6 +128,9 @@ def cost_table(costs: dict[str, dict]) -> pd.DataFrame:
 
 def cost_sentence(judge: str, cost: dict) -> str:
     """The judge's cost per 1,000 labels beside 1,000 human labels, in plain words."""
+    from core.judges.identity import readable
+
+    judge = readable(judge)
     if not cost["n_labels"]:
         return f"{judge} has no labels here yet, so there is no cost to show."
     p_in, p_out = cost["price_per_1k_input_tokens"], cost["price_per_1k_output_tokens"]
