@@ -167,6 +167,8 @@ def judge_human_sources(store, run_id, cfg, judge, reporter) -> None:
 
     for source in sources_to_judge(store, cfg, run_id):
         pairs = labelled_pairs(store, source)
+        if not pairs:
+            continue
         with reporter.stage(f"judging {source}", len(pairs)) as progress:
             label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
 
