@@ -227,3 +227,14 @@ def test_runs_and_monitor_pages_show_the_gate_and_both_arms(runs, monkeypatch):
     assert at.get("plotly_chart")[-1].proto.spec  # the side-by-side figure
     at.selectbox(key="monitor_run").set_value(stopped).run()
     assert any("No RLHF arm in this run" in c.value for c in at.caption)
+
+
+def test_a_gate_with_nothing_to_measure_stops_and_says_so(store):
+    from core.schema import ResponsePair
+
+    store.add_pairs([ResponsePair("u/1", "p", "a", "bb")], dataset="unlabelled")  # pairs no person labelled
+    cfg = config_from_dict(tiny_config(gate={"min_agreement_lower_ci": 0.1, "source": "dataset:unlabelled"}))
+    run_id = store.create_run(cfg.to_dict())
+    with pytest.raises(GateFailed, match="no pair has both a human label and a readable verdict"):
+        apply_gate(store, run_id, cfg, 0, judge_identity(cfg.judge).key)
+    assert numbers(store, run_id, "gate")["gate/n_pairs"] == 0
