@@ -83,8 +83,12 @@ def _run(args) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     print(f"run {run_id} -> store {store.path.resolve()}", file=sys.stderr)
+    from core.runs.errors import GateFailed
+
     try:
         run_in_this_process(store, run_id)
+    except GateFailed:  # not a crash: the judge gate's message is the run's error, printed below
+        pass
     except Exception:  # recorded in the store as FAILED with its error; show the trace here too
         traceback.print_exc()
     run = store.get_run(run_id)

@@ -108,12 +108,42 @@ class RewardConfig:
     eval_fraction: float = field(default=0.25, metadata={"help": "Share of pairs held out to measure accuracy."})
     seed: int = field(default=0, metadata={"help": "Seed for the split and the scalar head."})
     checkpoint_every: int = field(default=50, metadata={"help": "Save a resumable checkpoint (weights, optimizer, RNG) every this many optimizer steps, keeping the last; a killed run resumes from it. 0 disables."})
+    rlhf_arm: bool = field(default=False, metadata={"help": "Also compare RLAIF with RLHF each round: on the pairs that have both a human label and a judge winner (the human_pairs file, judged by the run's judge, and the run's own spot-checked pairs), train one reward model on the judge's labels and one on the human labels, with these settings and the same held-out split, and report both on the held-out human labels (stage 'reward_arms'). The two models are measured, then deleted; PPO uses the run's reward model as before."})
 
     def __post_init__(self):
         _check(self.epochs > 0, "reward.epochs", self.epochs, "must be > 0")
         _check(self.checkpoint_every >= 0, "reward.checkpoint_every", self.checkpoint_every, "must be >= 0")
         _check(self.learning_rate > 0, "reward.learning_rate", self.learning_rate, "must be > 0")
         _check(0 <= self.eval_fraction < 1, "reward.eval_fraction", self.eval_fraction, "must be in [0, 1)")
+
+
+GATE_ACTIONS = ("stop", "warn")
+HUMAN_PAIRS_SOURCE = "human_pairs"  # gate.source naming the run's own human_pairs file
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    min_agreement_lower_ci: float = field(default=0.0, metadata={"help": "Before each round's reward model is trained, the judge's agreement with people (ties counted, as on the Agreement page) is measured on gate.source; when the lower end of its 95% bootstrap CI is below this, gate.action applies. 0 disables the gate."})
+    source: str = field(default=HUMAN_PAIRS_SOURCE, metadata={"help": "Human-labelled pairs to measure on: 'human_pairs' (the run's human_pairs file), a store source such as 'dataset:sample' or 'run:<id>', or a pairs JSONL file (relative to the config). Its labelled pairs are judged by the run's judge once; later runs with the same judge reuse the verdicts."})
+    action: str = field(default="stop", metadata={"help": f"One of {GATE_ACTIONS}: 'stop' fails the run before training, with the measured agreement, its CI, the threshold and the source in its error; 'warn' records that message and goes on."})
+    n_boot: int = field(default=1000, metadata={"help": "Bootstrap resamples for the CI."})
+    seed: int = field(default=0, metadata={"help": "Seed for the bootstrap."})
+
+    def __post_init__(self):
+        _check(0 <= self.min_agreement_lower_ci <= 1, "gate.min_agreement_lower_ci", self.min_agreement_lower_ci,
+               "must be in [0, 1]")
+        _check(self.action in GATE_ACTIONS, "gate.action", self.action, f"must be one of {GATE_ACTIONS}")
+        _check(bool(self.source.strip()), "gate.source", self.source, "must name a pair source")
+        _check(self.n_boot >= 100, "gate.n_boot", self.n_boot, "must be >= 100")
+
+    @property
+    def enabled(self) -> bool:
+        return self.min_agreement_lower_ci > 0
+
+
+def is_store_source(source: str) -> bool:
+    """'dataset:<name>' or 'run:<id>': a pair source already in the store, not a file."""
+    return source.startswith(("dataset:", "run:"))
 
 
 @dataclass(frozen=True)
@@ -149,9 +179,12 @@ class RunConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
     ppo: PPOStageConfig = field(default_factory=PPOStageConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
 
     def __post_init__(self):
         _check(self.rounds >= 1, "rounds", self.rounds, "must be >= 1")
+        _check(not (self.gate.enabled and self.gate.source == HUMAN_PAIRS_SOURCE and not self.human_pairs),
+               "gate.source", self.gate.source, "names the run's human_pairs file, but human_pairs is not set")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -161,7 +194,7 @@ class RunConfig:
 
 
 # Fields holding file paths: resolved against the config file's folder when relative.
-_PATH_FIELDS = {("prompts", "path"), ("judge", "principles"), ("", "human_pairs")}
+_PATH_FIELDS = {("prompts", "path"), ("judge", "principles"), ("", "human_pairs"), ("gate", "source")}
 _MODEL_FIELDS = {("", "policy_model"), ("judge", "model")}
 
 
@@ -203,7 +236,8 @@ def _resolve_paths(data: dict, base_dir: Path) -> dict:
             continue
         value = holder[key]
         is_model_alias = (section, key) in _MODEL_FIELDS and "/" not in value and not value.startswith(".")
-        if not is_model_alias and not Path(value).is_absolute():
+        is_not_a_file = (section, key) == ("gate", "source") and (value == HUMAN_PAIRS_SOURCE or is_store_source(value))
+        if not is_model_alias and not is_not_a_file and not Path(value).is_absolute():
             holder[key] = str((base_dir / value).resolve())
     return out
 

@@ -10,8 +10,8 @@ import json
 import shutil
 from pathlib import Path
 
-from core.config import RunConfig, config_from_dict
-from core.runs.errors import RunCancelled
+from core.config import HUMAN_PAIRS_SOURCE, RunConfig, config_from_dict, is_store_source
+from core.runs.errors import GateFailed, RunCancelled
 from core.runs.progress import Reporter
 from core.runs.store import RunStatus, Store
 from core.schema import Prompt, ResponsePair
@@ -24,6 +24,8 @@ def start_run(store: Store, cfg: RunConfig) -> str:
     it, and no run is recorded.
     """
     check_inputs(cfg)
+    if cfg.gate.enabled and is_store_source(cfg.gate.source) and cfg.gate.source not in store.source_names():
+        raise ValueError(f"gate.source {cfg.gate.source!r} is not in the store: import its pairs first")
     return store.create_run(cfg.to_dict(), name=cfg.name)
 
 
@@ -40,6 +42,12 @@ def check_inputs(cfg: RunConfig) -> None:
         from core.pairs import read_pairs_jsonl
 
         read_pairs_jsonl(cfg.human_pairs)
+    if cfg.gate.enabled and cfg.gate.source != HUMAN_PAIRS_SOURCE and not is_store_source(cfg.gate.source):
+        from core.pairs import read_pairs_jsonl
+
+        if not Path(cfg.gate.source).is_file():
+            raise ValueError(f"gate.source file not found: {cfg.gate.source}")
+        read_pairs_jsonl(cfg.gate.source)
 
 
 def run_dir(store: Store, run_id: str) -> Path:
@@ -59,11 +67,22 @@ def execute_run(store: Store, run_id: str, *, show_bars: bool = True) -> None:
     except RunCancelled:
         store.update_run(run_id, status=RunStatus.CANCELLED, message="cancelled by request")
         raise
+    except GateFailed as exc:  # the message is the reason, in full: no exception class in front of it
+        store.update_run(run_id, status=RunStatus.FAILED, error=str(exc), message="stopped by the judge gate")
+        raise
     except BaseException as exc:
         store.update_run(run_id, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     store.update_run(run_id, status=RunStatus.SUCCEEDED, stage="done", progress=1.0,
-                     message=f"{cfg.rounds} round(s) finished")
+                     message=finished_message(store, run_id, cfg))
+
+
+def finished_message(store: Store, run_id: str, cfg: RunConfig) -> str:
+    """What a finished run's row says: its rounds, and the judge gate's warning when it went on past one."""
+    from core.rlhf.gate import gate_reading
+
+    warning = gate_reading(store, run_id, failed_only=True) if cfg.gate.enabled else None
+    return f"{cfg.rounds} round(s) finished" + (f". Warning: {warning}" if warning else "")
 
 
 def run_round(store: Store, run_id: str, cfg: RunConfig, round_: int, reporter: Reporter) -> None:
@@ -71,7 +90,9 @@ def run_round(store: Store, run_id: str, cfg: RunConfig, round_: int, reporter: 
     prompts = prompts_for_round(store, run_id, cfg, round_, reporter)
     pairs = pairs_for_round(store, run_id, cfg, round_, prompts, policy, reporter)
     judge_round(store, run_id, cfg, pairs, reporter)
+    gate_round(store, run_id, cfg, round_)
     reward_path = reward_for_round(store, run_id, cfg, round_, policy, reporter)
+    reward_arms_for_round(store, run_id, cfg, round_, policy, reporter)
     ppo_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, reporter)
 
 
@@ -133,8 +154,42 @@ def judge_round(store, run_id, cfg, pairs, reporter) -> None:
         try:
             label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
             attack_judge(store, run_id, cfg, judge, pairs)
+            judge_human_sources(store, run_id, cfg, judge, reporter)
         finally:
             judge.close()
+
+
+def judge_human_sources(store, run_id, cfg, judge, reporter) -> None:
+    """The judge reads the human-labelled pairs that the gate and the RLHF arm measure it on
+    (once: verdicts already in the store are reused, by this run or any other)."""
+    from core.labeling import label_pairs
+    from core.rlhf.sources import labelled_pairs, sources_to_judge
+
+    for source in sources_to_judge(store, cfg, run_id):
+        pairs = labelled_pairs(store, source)
+        if not pairs:
+            continue
+        with reporter.stage(f"judging {source}", len(pairs)) as progress:
+            label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
+
+
+def gate_round(store, run_id, cfg, round_) -> None:
+    """The judge gate (``core.rlhf.gate``) before the round's reward model; raises GateFailed to stop."""
+    from core.judges.identity import judge_identity
+    from core.rlhf.gate import apply_gate
+
+    if cfg.gate.enabled and not store.get_artifact(run_id, round_, "reward_model"):
+        apply_gate(store, run_id, cfg, round_, judge_identity(cfg.judge).key)
+
+
+def reward_arms_for_round(store, run_id, cfg, round_, policy, reporter) -> None:
+    """With ``reward.rlhf_arm``: reward models on the judge's and on people's labels, side by side."""
+    from core.judges.identity import judge_identity
+    from core.rlhf.arms import record_reward_arms
+
+    if cfg.reward.rlhf_arm and not store.get_artifact(run_id, round_, "reward_arms"):
+        record_reward_arms(store, run_id, cfg, round_, policy, reporter, run_dir(store, run_id) / f"round{round_}",
+                           judge_identity(cfg.judge).key)
 
 
 def attack_judge(store, run_id, cfg, judge, pairs) -> None:

@@ -8,7 +8,7 @@ the judge's biases.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +39,16 @@ def checkpoint_step(checkpoint: Path | None) -> int:
 
 def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardConfig, out_dir: str | Path, *,
                        callbacks: Sequence = (), human_records: Sequence[dict] = (),
-                       checkpoint_dir: str | Path | None = None) -> dict:
+                       checkpoint_dir: str | Path | None = None,
+                       eval_sets: Mapping[str, Sequence[dict]] | None = None) -> dict:
     """Train on ``records`` (TRL conversational preference rows); save to ``out_dir``.
 
     With ``checkpoint_dir``, a checkpoint is saved there every ``cfg.checkpoint_every`` steps
     and training resumes from the newest complete one (weights, optimizer, scheduler, RNG and
     data position), so a killed run goes on from step k instead of 0; the same records must
     be given again. Returns metrics: ``train_accuracy``, ``heldout_accuracy`` (vs the judge),
-    ``human_accuracy`` (vs human labels, when given), pair counts, ``resumed_from_step``, and
+    ``human_accuracy`` (vs human labels, when given), ``<name>_accuracy`` for each of
+    ``eval_sets`` (more records to score, by name), pair counts, ``resumed_from_step``, and
     ``path``.
     """
     from datasets import Dataset
@@ -90,6 +92,8 @@ def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardC
         "human_accuracy": pairwise_accuracy(model, tokenizer, human_records) if human_records else float("nan"),
         "resumed_from_step": checkpoint_step(resume), "path": str(out_dir),
     }
+    for name, extra in (eval_sets or {}).items():
+        metrics[f"{name}_accuracy"] = pairwise_accuracy(model, tokenizer, extra)
     return metrics
 
 

@@ -3,3 +3,8 @@
 
 class RunCancelled(Exception):
     """The run's cancel flag was set; the worker stops at the next safe point."""
+
+
+class GateFailed(Exception):
+    """The judge's agreement with people was below the run's gate (``gate.action: stop``); the
+    message gives the measured agreement, its CI, the threshold and the source."""

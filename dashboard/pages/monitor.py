@@ -6,6 +6,8 @@ import streamlit as st
 from core import charts, monitor
 from core.gaming import charts as gaming_charts
 from core.gaming import panel
+from core.rlhf import charts as rlhf_charts
+from core.rlhf import panel as rlhf_panel
 from dashboard import state
 
 st.title("Training monitor")
@@ -83,3 +85,21 @@ def gaming_panel():
 
 
 curves()
+
+
+# -- RLAIF vs RLHF reward model (core/rlhf): stage 'reward_arms', written when reward.rlhf_arm is on --
+@st.fragment(run_every="5s" if monitor.is_live(store, run_id) else None)
+def rlhf_arm_section():
+    st.subheader("RLAIF vs RLHF reward model")
+    table = rlhf_panel.arms_table(store, run_id)
+    if table.empty:
+        st.caption("No RLHF arm in this run: with `reward.rlhf_arm: true` each round also trains a reward model on "
+                   "human labels beside one on the judge's labels, on the same pairs, and compares them here.")
+        return
+    for sentence in rlhf_panel.arms_reading(table):
+        st.info(sentence)
+    st.plotly_chart(rlhf_charts.arms_figure(table), key="rlhf_arms")
+    st.dataframe(table, hide_index=True)
+
+
+rlhf_arm_section()

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core import runs_ui
+from core.rlhf.gate import latest_gate
 from core.run_form import advanced_sections, user_presets_dir
 from core.runs.worker import can_delete, delete_run, launch_run, runs_table
 from dashboard import state
@@ -84,3 +85,19 @@ def run_list():
 
 
 run_list()
+
+
+# -- judge gate (core/rlhf/gate.py): why the chosen run stopped, or what it warned about --
+@st.fragment(run_every="3s")
+def gate_line():
+    chosen = st.session_state.get(state.RUN_SELECTED)
+    gate = latest_gate(store, chosen) if chosen else None
+    if gate is None:
+        return
+    if gate["passed"]:
+        st.caption(gate["text"])
+    else:
+        st.warning(gate["text"])
+
+
+gate_line()
