@@ -1,4 +1,4 @@
-"""Command line: ``rlaif-audit run|judge|audit|import|export|dashboard ...`` (the same as ``python -m core``).
+"""Command line: ``rlaif-audit run|judge|calibrate|audit|import|export|dashboard ...`` (the same as ``python -m core``).
 
 ``rlaif-audit`` is installed by ``pip install -e .`` (scripts/setup.sh does it); every command works
 from any folder: built-in files resolve against the package, and the store is ``.rlaif/store.sqlite``
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     judge.add_argument("--judge", required=True, help="longest, shortest, random, local, or a judge YAML file")
     judge.add_argument("--store", type=Path, default=DEFAULT_STORE)
 
+    _add_calibrate(sub)
     audit = sub.add_parser("audit", help="audit a judge against human-labelled pairs")
     from core.audit.cli import configure_parser
 
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return _import(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "calibrate":
+        return _calibrate(args)
     from core.audit.cli import run as run_audit
 
     return run_audit(args)
@@ -133,6 +136,52 @@ def _judge(args) -> int:
     with tqdm(total=n, desc=f"judging {args.source} with {args.judge}", file=sys.stderr) as bar:
         judge_source(store, args.source, [args.judge], progress=bar.update)
     print(f"judged {n} pairs of {args.source}; store: {store.path.resolve()}")
+    return 0
+
+
+def _add_calibrate(sub) -> None:
+    cal = sub.add_parser("calibrate", help="fit a judge on human labels over raw judges' signals (core/calibrated.py)")
+    cal.add_argument("--source", action="append", required=True, help="'dataset:<name>' or 'run:<id>' (repeatable)")
+    cal.add_argument("--judge", action="append", required=True,
+                     help="a raw judge whose signals it reads: longest, shortest, random, local or a judge YAML "
+                          "(repeatable); pairs it has not judged yet are judged first")
+    cal.add_argument("--out", required=True, type=Path, help="the calibration JSON to write")
+    cal.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation (default 5)")
+    cal.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression (default 1)")
+    cal.add_argument("--seed", type=int, default=0)
+    cal.add_argument("--store", type=Path, default=DEFAULT_STORE)
+
+
+def _calibrate(args) -> int:
+    from tqdm import tqdm
+
+    from core.calibrated import CalibrationError, file_digest, fit_calibrated, raw_judges, read_training_set, save_model
+    from core.calibrated_eval import evaluate, format_table
+    from core.config import ConfigError
+    from core.runs.store import Store
+
+    store = Store(args.store)
+    known = set(store.source_names())
+    missing = [s for s in args.source if s not in known]
+    if missing:
+        print(f"error: no pairs in {', '.join(missing)} (store {store.path.resolve()})", file=sys.stderr)
+        return 2
+    try:
+        with tqdm(desc="raw judges on the sources' pairs", unit="pair", file=sys.stderr) as bar:
+            raw = raw_judges(store, args.source, args.judge, progress=bar.update)
+        data = read_training_set(store, args.source, [j.name for j in raw])
+        model = fit_calibrated(data, raw, C=args.C)
+        save_model(model, args.out)
+        name = f"calibrated-{args.out.stem}-{file_digest(args.out)}"
+        report = evaluate(data, raw, folds=args.folds, C=args.C, seed=args.seed, model=model, name=name)
+    except (CalibrationError, ConfigError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} (judge name {name}): fitted on {model.trained_on['n_pairs']} labelled pairs of "
+          f"{', '.join(args.source)}; standardised weights: "
+          + ", ".join(f"{k} {v:+.2f}" for k, v in model.weights().items()))
+    print(format_table(report["table"]))
+    print("\n".join(report["findings"]))
     return 0
 
 

@@ -54,7 +54,7 @@ class GenerationConfig:
         _check(self.batch_size >= 1, "generation.batch_size", self.batch_size, "must be >= 1")
 
 
-JUDGE_BACKENDS = ("local", "openai", "longest", "shortest", "random")
+JUDGE_BACKENDS = ("local", "openai", "longest", "shortest", "random", "calibrated")
 JUDGE_METHODS = ("letters", "pointwise", "likelihood", "generate")
 
 
@@ -64,6 +64,7 @@ class JudgeConfig:
     model: str = field(default="smollm2-135m", metadata={"help": "'local': 'smollm2-135m', 'tiny', or a local HF model directory; 'openai': the served model name."})
     method: str = field(default="letters", metadata={"help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py; 'generate' is core/judges/generate_parse.py). 'openai' reads letters only."})
     principles: str = field(default="", metadata={"help": "Text file of principles the judge is shown; empty: the packaged constitution (core/judges/constitution.txt), found from any folder."})
+    calibration: str = field(default="", metadata={"help": "'calibrated': the JSON file `python -m core calibrate` wrote (core/calibrated.py); it names the raw judges it reads."})
     tie_margin: float = field(default=0.0, metadata={"help": "Verdict is TIE when |P(A better) - 0.5| <= this."})
     batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass (local methods 'likelihood' and 'generate')."})
     pass_tokens: int = field(default=2048, metadata={"help": "Local methods 'letters' and 'pointwise': tokens per forward pass, packed from the prompts' shared prefix tree."})
@@ -89,6 +90,8 @@ class JudgeConfig:
         _check(self.concurrency >= 1, "judge.concurrency", self.concurrency, "must be >= 1")
         _check(self.backend != "openai" or bool(self.base_url), "judge.base_url", self.base_url,
                "is required for backend 'openai'")
+        _check(self.backend != "calibrated" or bool(self.calibration), "judge.calibration", self.calibration,
+               "is required for backend 'calibrated'")
         _check(self.backend != "openai" or self.method == "letters", "judge.method", self.method,
                "must be 'letters' for backend 'openai'")
         _check(self.timeout_s > 0, "judge.timeout_s", self.timeout_s, "must be > 0")
@@ -194,7 +197,8 @@ class RunConfig:
 
 
 # Fields holding file paths: resolved against the config file's folder when relative.
-_PATH_FIELDS = {("prompts", "path"), ("judge", "principles"), ("", "human_pairs"), ("gate", "source")}
+_PATH_FIELDS = {("prompts", "path"), ("judge", "principles"), ("judge", "calibration"), ("", "human_pairs"),
+                ("gate", "source")}
 _MODEL_FIELDS = {("", "policy_model"), ("judge", "model")}
 
 

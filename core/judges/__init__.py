@@ -1,7 +1,8 @@
 """Judges resolved by name or by a YAML definition, with lazy imports of heavy backends.
 
-``make_judge("longest")``, ``make_judge("local")`` or ``make_judge("path/to/judge.yaml")``;
-a YAML file holds the fields of ``core.config.JudgeConfig``.
+``make_judge("longest")``, ``make_judge("local")``, ``make_judge("path/to/judge.yaml")`` or
+``make_judge("path/to/calibrated.json")``; a YAML file holds the fields of
+``core.config.JudgeConfig``, a JSON file is a calibrated judge (``core/calibrated.py``).
 """
 from __future__ import annotations
 
@@ -25,14 +26,17 @@ def judge_config_from(name_or_path: str, **overrides) -> JudgeConfig:
     path = Path(name_or_path)
     if not path.is_file():
         raise ConfigError(f"unknown judge {name_or_path!r}: not one of {BUILTIN_NAMES} and not a YAML file")
+    if path.suffix.lower() == ".json":  # what `python -m core calibrate` writes
+        return dataclasses.replace(JudgeConfig(backend="calibrated", calibration=str(path.resolve())), **overrides)
     data, lines = read_yaml(path, error=ConfigError)
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a judge definition must be a mapping of JudgeConfig fields, "
                           f"got {type(data).__name__}")
-    principles = data.get("principles")
-    if isinstance(principles, str) and principles and not Path(principles).is_absolute():
-        data["principles"] = str((path.parent / principles).resolve())
+    for key in ("principles", "calibration"):  # relative to the YAML, as in a run config
+        value = data.get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            data[key] = str((path.parent / value).resolve())
     try:
         cfg = _build(JudgeConfig, data, prefix="")
     except ValueError as exc:  # JudgeConfig's own checks name 'judge.<field>'
@@ -64,6 +68,10 @@ def make_judge(spec: JudgeConfig | str, *, store=None, **overrides) -> Judge:
         from core.judges.openai_api import OpenAIJudge
 
         judge = OpenAIJudge.from_config(cfg, store=store)
+    elif cfg.backend == "calibrated":
+        from core.judges.calibrated import CalibratedJudge
+
+        judge = CalibratedJudge.from_config(cfg, store=store)
     else:  # JudgeConfig validates backend; this guards a new backend without a branch
         raise ConfigError(f"judge backend {cfg.backend!r} has no implementation")
     judge.tie_margin = cfg.tie_margin
