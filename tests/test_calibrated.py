@@ -1,0 +1,171 @@
+"""The calibrated judge (core/calibrated.py): fitted on human labels over stored judge signals, saved
+as JSON, cross-validated, and used as a judge through label_pairs. Real SQLite stores, tiny judges."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.calibrated import (CalibrationError, RawJudge, fit_calibrated, load_model, model_to_dict, raw_judges,
+                             read_training_set, save_model)
+from core.calibrated_eval import evaluate, learning_curve
+from core.cli import main
+from core.config import ConfigError, JudgeConfig
+from core.judges import make_judge
+from core.labeling import label_pairs
+from core.schema import Judgment, Preference, ResponsePair
+from core.workspace import source_pairs
+
+SOURCE = "dataset:synthetic"
+LETTERS, POINT = "synth-letters", "synth-pointwise"
+RAW = [RawJudge(LETTERS, {"backend": "local", "method": "letters"}),
+       RawJudge(POINT, {"backend": "local", "method": "pointwise"})]
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def synthetic_store(store, *, n=300, humans="signal", seed=0):
+    """n pairs with random lengths; two synthetic judges whose readings are stored as judgments.
+    The letters judge has a position bias (+1.5 log-odds toward the first slot) over a hidden
+    quality signal; humans follow that signal (``humans='signal'``) or only length (``'length'``)."""
+    rng = np.random.default_rng(seed)
+    quality = rng.normal(size=n)
+    len_a, len_b = rng.integers(20, 400, size=n), rng.integers(20, 400, size=n)
+    pairs, labels, judgments = [], [], []
+    for i in range(n):
+        pid = f"synthetic/{i}"
+        pairs.append(ResponsePair(pid, f"question {i}", "a" * int(len_a[i]), "b" * int(len_b[i])))
+        if humans == "signal":
+            wins_a = quality[i] + 0.5 * rng.normal() > 0
+        else:
+            wins_a = len_a[i] > len_b[i] if rng.random() < 0.9 else len_a[i] < len_b[i]
+        votes = ["A" if wins_a else "B"] + (["TIE"] if i % 10 == 0 else [])  # some pairs: a split vote, a human tie
+        labels += [(pid, f"person-{k}", v) for k, v in enumerate(votes)]
+        ab, ba = sigmoid(1.5 + quality[i]), sigmoid(-1.5 + quality[i])  # A first: lean A; B first: lean B
+        judgments.append(Judgment(pid, LETTERS, Preference.A if ab + ba > 1 else Preference.B, (ab + ba) / 2,
+                                  float(ab), float(ba), bool((ab > .5) == (ba > .5))))
+        point = float(sigmoid(rng.normal()))  # a second judge that knows nothing
+        judgments.append(Judgment(pid, POINT, Preference.A if point > .5 else Preference.B, point, point, point, True))
+    store.import_dataset("synthetic", pairs, labels, judgments, [])
+    return store
+
+
+def test_fitted_json_round_trips_names_its_training_labels_and_predicts_the_same(store, tmp_path):
+    data = read_training_set(synthetic_store(store), [SOURCE], [LETTERS, POINT])
+    model = fit_calibrated(data, RAW, C=0.5)
+    path = save_model(model, tmp_path / "cal.json")
+    text = path.read_text(encoding="utf-8")
+    saved = json.loads(text)  # plain JSON, nothing else
+    assert saved["features"] == [f"{LETTERS}:p_a_ab", f"{LETTERS}:p_a_ba", f"{POINT}:p_a", "log_length_ratio"]
+    assert saved["intercept"] == 0.0 and saved["C"] == 0.5 and saved["trained_on"]["sources"] == [SOURCE]
+    # every 10th pair is a human tie (split vote): left out of training, and named as such
+    assert saved["trained_on"]["n_pairs"] == 270 and saved["trained_on"]["n_ties_left_out"] == 30
+    first = saved["trained_on"]["pairs"][0]
+    assert first["pair_id"] == "synthetic/1" and first["annotators"] == ["person-0"] and first["human"] in "AB"
+    loaded = load_model(path)
+    assert model_to_dict(loaded) == model_to_dict(model)
+    assert np.allclose(loaded.predict_p_a(data.signals), model.predict_p_a(data.signals), atol=0, rtol=0)
+
+
+def test_swapping_a_and_b_gives_one_minus_the_probability(store):
+    data = read_training_set(synthetic_store(store), [SOURCE], [LETTERS, POINT])
+    model = fit_calibrated(data, RAW)
+    s = data.signals
+    swapped = s.assign(len_a=s["len_b"], len_b=s["len_a"], **{
+        f"{LETTERS}:p_a_ab": 1 - s[f"{LETTERS}:p_a_ba"], f"{LETTERS}:p_a_ba": 1 - s[f"{LETTERS}:p_a_ab"],
+        f"{POINT}:p_a": 1 - s[f"{POINT}:p_a"]})
+    assert np.allclose(model.predict_p_a(swapped), 1 - model.predict_p_a(s), atol=1e-9)
+
+
+def test_when_people_follow_a_judge_signal_it_beats_chance_and_length_in_cross_validation(store):
+    data = read_training_set(synthetic_store(store, humans="signal"), [SOURCE], [LETTERS, POINT])
+    model = fit_calibrated(data, RAW)
+    report = evaluate(data, RAW, folds=5, model=model)
+    table = report["table"].set_index("judge")
+    assert table.loc["calibrated", "ci95_low"] > 0.75  # humans follow the signal with noise 0.5: ~0.85
+    # the raw letters judge, read as its average, is weaker than its calibration (position bias costs it)
+    assert report["versus"]["longest"]["beyond_noise"] and report["versus"]["longest"]["difference"] > 0.2
+    assert report["same_as_longest"] < 0.7 and model.length_weight_share() < 0.2
+    text = " ".join(report["findings"])
+    assert "did not merely learn length" in text and "beats 'longest'" in text
+
+
+def test_when_people_follow_only_length_it_says_it_learned_length(store):
+    data = read_training_set(synthetic_store(store, humans="length"), [SOURCE], [LETTERS, POINT])
+    report = evaluate(data, RAW, folds=5, model=fit_calibrated(data, RAW))
+    assert report["same_as_longest"] > 0.9
+    text = " ".join(report["findings"])
+    assert "It merely learned length" in text and "did not merely" not in text
+    assert "beats 'longest'" not in text  # it is no better than the rule it learned
+    row = report["table"].set_index("judge").loc["calibrated"]
+    assert row["p_longer"] > 0.9 and row["human_p_longer"] == pytest.approx(0.9, abs=0.06)
+
+
+def test_learning_curve_grows_with_labels_and_caps_at_what_a_fold_can_train_on(store):
+    data = read_training_set(synthetic_store(store, n=120), [SOURCE], [LETTERS, POINT])
+    curve = learning_curve(data, RAW, sizes=(25, 50, 400), folds=5, repeats=2)
+    assert curve["requested"].tolist() == [25, 50, 400]
+    assert curve["capped"].tolist() == [False, False, True] and curve["train_labels"].iloc[-1] < 108
+    assert (curve["agreement"] > 0.7).all() and (curve["ci95_low"] <= curve["agreement"]).all()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.update(coefficients=d["coefficients"][:-1]), "'coefficients' must be a list of 4 finite numbers"),
+    (lambda d: d.update(scales=[1, 1, 0, 1]), "'scales' must be positive"),
+    (lambda d: d.update(features=[*d["features"][:-1], "someone-else:p_a"]), "'someone-else:p_a' is neither"),
+    (lambda d: d.pop("judges"), "field 'judges' must be a non-empty list"),
+    (lambda d: d.update(format="pickle"), "not a calibrated judge file"),
+])
+def test_a_calibration_file_with_bad_content_is_refused_with_the_field(store, tmp_path, change, message):
+    data = read_training_set(synthetic_store(store, n=60), [SOURCE], [LETTERS, POINT])
+    path = save_model(fit_calibrated(data, RAW), tmp_path / "cal.json")
+    content = json.loads(path.read_text())
+    change(content)
+    path.write_text(json.dumps(content))
+    with pytest.raises(CalibrationError, match="cal.json: .*" + message.replace("(", r"\(").replace("[", r"\[")):
+        load_model(path)
+    with pytest.raises(ValueError, match="cal.json"):
+        make_judge(JudgeConfig(backend="calibrated", calibration=str(path)))
+    path.write_text('{"format": ')
+    with pytest.raises(CalibrationError, match="cal.json: not JSON"):
+        load_model(path)
+
+
+def test_backend_calibrated_needs_its_file():
+    with pytest.raises(ValueError, match="'judge.calibration' is required for backend 'calibrated'"):
+        JudgeConfig(backend="calibrated")
+
+
+def test_it_labels_pairs_through_label_pairs_from_a_yaml_next_to_its_json(store, tmp_path):
+    synthetic_store(store, n=80)
+    raw = raw_judges(store, [SOURCE], ["longest", "random"])  # real judges, judging the source first
+    data = read_training_set(store, [SOURCE], [j.name for j in raw])
+    model = fit_calibrated(data, raw)
+    folder = tmp_path / "judges"
+    save_model(model, folder / "cal.json")
+    (folder / "calibrated.yaml").write_text("backend: calibrated\ncalibration: cal.json\n")  # relative to the YAML
+    judge = make_judge(str(folder / "calibrated.yaml"))
+    assert judge.name.startswith("calibrated-cal-")
+    pairs = source_pairs(store, SOURCE)
+    assert label_pairs(store, judge, pairs, chunk_size=16) == 80
+    stored = store.source_judgments(SOURCE, judge.name).set_index("pair_id").loc[data.pairs["pair_id"]]
+    assert np.allclose(stored["p_a"].to_numpy(float), model.predict_p_a(data.signals), atol=1e-12)
+    assert stored["consistent"].all()  # antisymmetric: both orders always agree
+    assert set(stored["verdict"]) <= {"A", "B"}
+    assert label_pairs(store, judge, pairs) == 0  # resumable like any judge
+
+
+def test_cli_calibrate_judges_the_source_fits_and_prints_the_cv_table(store, tmp_path, capsys):
+    synthetic_store(store, n=80, humans="length")
+    out = tmp_path / "cal.json"
+    code = main(["calibrate", "--source", SOURCE, "--judge", "longest", "--judge", "random", "--out", str(out),
+                 "--store", str(store.path)])
+    printed = capsys.readouterr().out
+    assert code == 0 and load_model(out).trained_on["n_pairs"] == 72
+    assert "agreement [95% CI]" in printed and "\nlongest " in printed and "\nhumans " in printed
+    assert "learned length" in printed
+    assert main(["calibrate", "--source", "dataset:nope", "--judge", "longest", "--out", str(out),
+                 "--store", str(store.path)]) == 2
