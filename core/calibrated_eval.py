@@ -98,11 +98,28 @@ def evaluate(data: TrainingSet, judges: list[RawJudge], *, folds: int = 5, C: fl
     unequal = la != lb
     same = float((verdicts[name][unequal] == verdicts["longest"][unequal]).mean()) if unequal.any() else float("nan")
     report = {"judge": name, "folds": min(folds, len(human)), "n_pairs": int(use.sum()),
+              "out_of_fold": pairs[["pair_id", "source"]].assign(p_a=p).reset_index(drop=True),
               "n_ties_left_out": int((data.pairs["human"] == "TIE").sum()), "table": table, "versus": versus,
               "same_as_longest": same,
               "length_weight_share": None if model is None else model.length_weight_share()}
     report["findings"] = findings(report, raw=[j.name for j in judges])
     return report
+
+
+def record_out_of_fold(store, report: dict, *, suffix: str = "-cv") -> str:
+    """Store the report's out-of-fold P(A) as the judgments of judge ``<name>-cv`` on its training
+    pairs, so that the Agreement page shows the calibrated judge as one more row without reading
+    verdicts it was fitted on; return that judge name."""
+    from core.schema import Judgment
+
+    from core.judges.base import side_of
+
+    name = f"{report['judge']}{suffix}"
+    oof = report["out_of_fold"]
+    store.add_judgments([Judgment(r.pair_id, name, side_of(float(r.p_a)), float(r.p_a), float(r.p_a), float(r.p_a),
+                                  True, raw_ab="out of fold", raw_ba="out of fold") for r in oof.itertuples()])
+    store.warm_audit_snapshots(sorted(set(oof["source"])))
+    return name
 
 
 def findings(report: dict, *, raw: list[str]) -> list[str]:

@@ -149,6 +149,8 @@ def _add_calibrate(sub) -> None:
     cal.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation (default 5)")
     cal.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression (default 1)")
     cal.add_argument("--seed", type=int, default=0)
+    cal.add_argument("--no-record", action="store_true",
+                     help="do not store the out-of-fold verdicts as judge '<name>-cv' (the Agreement page's row)")
     cal.add_argument("--store", type=Path, default=DEFAULT_STORE)
 
 
@@ -156,7 +158,7 @@ def _calibrate(args) -> int:
     from tqdm import tqdm
 
     from core.calibrated import CalibrationError, file_digest, fit_calibrated, raw_judges, read_training_set, save_model
-    from core.calibrated_eval import evaluate, format_table
+    from core.calibrated_eval import evaluate, format_table, record_out_of_fold
     from core.config import ConfigError
     from core.runs.store import Store
 
@@ -174,6 +176,7 @@ def _calibrate(args) -> int:
         save_model(model, args.out)
         name = f"calibrated-{args.out.stem}-{file_digest(args.out)}"
         report = evaluate(data, raw, folds=args.folds, C=args.C, seed=args.seed, model=model, name=name)
+        recorded = None if args.no_record else record_out_of_fold(store, report)
     except (CalibrationError, ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -182,6 +185,9 @@ def _calibrate(args) -> int:
           + ", ".join(f"{k} {v:+.2f}" for k, v in model.weights().items()))
     print(format_table(report["table"]))
     print("\n".join(report["findings"]))
+    if recorded:
+        print(f"its out-of-fold verdicts are stored as judge '{recorded}': the Agreement page shows them as one "
+              f"more row. Verdicts of '{name}' itself on these pairs would be in-sample (it was fitted on them).")
     return 0
 
 

@@ -167,5 +167,13 @@ def test_cli_calibrate_judges_the_source_fits_and_prints_the_cv_table(store, tmp
     assert code == 0 and load_model(out).trained_on["n_pairs"] == 72
     assert "agreement [95% CI]" in printed and "\nlongest " in printed and "\nhumans " in printed
     assert "learned length" in printed
+    # the Agreement page's row: out-of-fold verdicts, stored as one more judge of the source
+    from core.auditing import source_audit
+
+    cv_judge = next(j for j in store.source_judges(SOURCE) if j.endswith("-cv"))
+    assert cv_judge.startswith("calibrated-cal-") and f"'{cv_judge}'" in printed
+    reports = source_audit(store, SOURCE, n_boot=50)
+    row = next(line for line in printed.splitlines() if line.startswith("calibrated-cal-")).split()
+    assert reports[cv_judge]["agreement_no_ties"] == pytest.approx(float(row[2]), abs=5e-4)
     assert main(["calibrate", "--source", "dataset:nope", "--judge", "longest", "--out", str(out),
                  "--store", str(store.path)]) == 2
