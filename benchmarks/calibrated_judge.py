@@ -33,10 +33,10 @@ METHODS = ("letters", "pointwise", "likelihood")
 CURVE = (25, 50, 100, 200, 400)
 
 
-def judge_specs(model: str = "smollm2-135m") -> list:
-    """The raw judges: the yardsticks by name, the embedded model's three readings as configs."""
+def judge_specs(model: str = "smollm2-135m", methods=METHODS) -> list:
+    """The raw judges: the yardsticks by name, the embedded model's readings as configs."""
     return ["longest", "shortest"] + [
-        JudgeConfig(backend="local", model=model, method=m, principles=str(PRINCIPLES)) for m in METHODS]
+        JudgeConfig(backend="local", model=model, method=m, principles=str(PRINCIPLES)) for m in methods]
 
 
 def prepare(store, name: str, n_pairs: int | None, specs: list) -> tuple[str, list]:
@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=5, help="random subsamples per learning-curve point")
     ap.add_argument("--store", type=Path, default=DEFAULT_STORE)
     ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--methods", default=",".join(METHODS), help="the embedded model's readings to calibrate over")
+    ap.add_argument("--datasets", default="llmbar,pandalm")
     ap.add_argument("--prepare-only", action="store_true", help="judge and cache, report nothing")
     args = ap.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -107,12 +109,13 @@ def main(argv: list[str] | None = None) -> None:
 
     args.store.parent.mkdir(parents=True, exist_ok=True)
     store = Store(args.store)
-    specs = judge_specs(args.model)
-    prepared = {"llmbar": prepare(store, "llmbar", None, specs), "pandalm": prepare(store, "pandalm", args.pandalm, specs)}
+    specs = judge_specs(args.model, args.methods.split(","))
+    sizes = {"llmbar": None, "pandalm": args.pandalm}
+    prepared = {name: prepare(store, name, sizes[name], specs) for name in args.datasets.split(",")}
     if args.prepare_only:
         return
     results = {name: report(store, name, source, raw, args) for name, (source, raw) in prepared.items()}
-    out = args.store.with_suffix(".json")
+    out = args.store.with_name(f"{args.store.stem}-{'-'.join(prepared)}.json")
     out.write_text(json.dumps(to_json_ready(results), indent=1))
     print(f"\nresults: {out}; cached judge readings: {args.store}")
 

@@ -128,7 +128,9 @@ def findings(report: dict, *, raw: list[str]) -> list[str]:
     me = table.loc[name]
     out = [f"Cross-validated ({report['folds']}-fold) on {report['n_pairs']} human-labelled pairs "
            f"({report['n_ties_left_out']} human ties left out): '{name}' agrees with people on "
-           f"{me['agreement']:.1%} (95% CI {me['ci95_low']:.1%}–{me['ci95_high']:.1%})."]
+           f"{me['agreement']:.1%} (95% CI {me['ci95_low']:.1%}–{me['ci95_high']:.1%})"
+           + ("." if me["ci95_low"] > 0.5 else ": not above chance (50%) beyond noise, so on these pairs the "
+              "signals it reads carry nothing it could learn.")]
     for other in dict.fromkeys([*raw, "longest"]):
         v = report["versus"][other]
         lo, hi = v["ci95"]

@@ -90,7 +90,15 @@ def test_when_people_follow_a_judge_signal_it_beats_chance_and_length_in_cross_v
     assert report["versus"]["longest"]["beyond_noise"] and report["versus"]["longest"]["difference"] > 0.2
     assert report["same_as_longest"] < 0.7 and model.length_weight_share() < 0.2
     text = " ".join(report["findings"])
-    assert "did not merely learn length" in text and "beats 'longest'" in text
+    assert "did not merely learn length" in text and "beats 'longest'" in text and "chance" not in text
+
+
+def test_when_nothing_predicts_people_it_says_it_is_at_chance(store):
+    synthetic_store(store, n=200, humans="signal")
+    data = read_training_set(store, [SOURCE], [POINT])  # the judge that knows nothing; lengths are random too
+    report = evaluate(data, RAW[1:], folds=5, model=fit_calibrated(data, RAW[1:]))
+    assert report["table"].set_index("judge").loc["calibrated", "ci95_low"] <= 0.5
+    assert "not above chance (50%) beyond noise" in report["findings"][0]
 
 
 def test_when_people_follow_only_length_it_says_it_learned_length(store):
