@@ -38,6 +38,10 @@ def check_inputs(cfg: RunConfig) -> None:
     load_prompts(cfg.prompts.path)
     if cfg.judge.backend in ("local", "openai"):
         read_principles(cfg.judge.principles)
+    if cfg.judge.backend == "calibrated":  # a bad calibration file stops the run before it is recorded
+        from core.calibrated import load_model
+
+        load_model(cfg.judge.calibration)
     if cfg.human_pairs:
         from core.pairs import read_pairs_jsonl
 

@@ -16,6 +16,7 @@ from core.judges import make_judge
 from core.labeling import label_pairs
 from core.schema import Judgment, Preference, ResponsePair
 from core.workspace import source_pairs
+from tests.conftest import ROOT
 
 SOURCE = "dataset:synthetic"
 LETTERS, POINT = "synth-letters", "synth-pointwise"
@@ -142,9 +143,21 @@ def test_a_calibration_file_with_bad_content_is_refused_with_the_field(store, tm
         load_model(path)
 
 
-def test_backend_calibrated_needs_its_file():
+def test_backend_calibrated_needs_its_file_and_a_run_refuses_a_bad_one(store, tmp_path):
+    from core.config import load_config
+    from core.pipeline import start_run
+
     with pytest.raises(ValueError, match="'judge.calibration' is required for backend 'calibrated'"):
         JudgeConfig(backend="calibrated")
+    (tmp_path / "cal.json").write_text('{"format": "something else"}')
+    config = tmp_path / "run.yaml"
+    config.write_text(f"prompts:\n  path: {ROOT / 'sample_data' / 'prompts.jsonl'}\n"
+                      "judge:\n  backend: calibrated\n  calibration: cal.json\n")
+    cfg = load_config(config)
+    assert cfg.judge.calibration == str(tmp_path / "cal.json")  # relative to the run config, like principles
+    with pytest.raises(CalibrationError, match="cal.json: not a calibrated judge file"):
+        start_run(store, cfg)
+    assert store.list_runs().empty
 
 
 def test_it_labels_pairs_through_label_pairs_from_a_yaml_next_to_its_json(store, tmp_path):
