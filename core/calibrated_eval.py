@@ -77,7 +77,8 @@ def judge_row(name: str, human: np.ndarray, verdict: np.ndarray, len_a, len_b, *
             "ci95_low": agree["agreement_ci95"][0], "ci95_high": agree["agreement_ci95"][1],
             "p_longer": verb["judge_p_longer"], "p_longer_ci95": verb["judge_p_longer_ci95"],
             "human_p_longer": verb["human_p_longer"], "human_p_longer_ci95": verb["human_p_longer_ci95"],
-            "more_length_biased_than_humans": verb["judge_more_length_biased"]}
+            "more_length_biased_than_humans": verb["judge_more_length_biased"],
+            "length_lean_ci95": verb["verbosity_bias_ci95"]}
 
 
 def evaluate(data: TrainingSet, judges: list[RawJudge], *, folds: int = 5, C: float = 1.0, seed: int = 0,
@@ -150,10 +151,10 @@ def findings(report: dict, *, raw: list[str]) -> list[str]:
         out.append(f"It did not merely learn length: its verdict is the longer answer's on {same:.0%} of the pairs "
                    "whose answers differ in length" + ("" if share is None else
                                                        f", and length carries {share:.0%} of its weight") + ".")
-    lean = me["p_longer"] - me["human_p_longer"]
-    words = ("more often than people, beyond the margin of error" if me["more_length_biased_than_humans"]
-             else "about as often as people (within the margin of error)" if lean >= 0
-             else "less often than people")
+    lo, hi = me["length_lean_ci95"]
+    words = ("more often than people, beyond the margin of error" if lo > 0
+             else "less often than people, beyond the margin of error" if hi < 0
+             else f"no different from people within the margin of error (difference 95% CI {lo:+.0%} to {hi:+.0%})")
     out.append(f"Length: it prefers the longer answer {me['p_longer']:.0%} of the time "
                f"(95% CI {me['p_longer_ci95'][0]:.0%}–{me['p_longer_ci95'][1]:.0%}), people "
                f"{me['human_p_longer']:.0%}: {words}.")

@@ -92,6 +92,7 @@ def test_when_people_follow_a_judge_signal_it_beats_chance_and_length_in_cross_v
     assert report["same_as_longest"] < 0.7 and model.length_weight_share() < 0.2
     text = " ".join(report["findings"])
     assert "did not merely learn length" in text and "beats 'longest'" in text and "chance" not in text
+    assert "people 45%: no different from people within the margin of error" in report["findings"][-1]
 
 
 def test_when_nothing_predicts_people_it_says_it_is_at_chance(store):
