@@ -187,17 +187,13 @@ def usable_rows(data: TrainingSet, features) -> np.ndarray:
     return (data.pairs["human"].isin(["A", "B"]).to_numpy()) & np.isfinite(x).all(axis=1)
 
 
-def fit_calibrated(data: TrainingSet, judges: list[RawJudge], *, C: float = 1.0, length: bool = True,
-                   rows: np.ndarray | None = None) -> CalibratedModel:
-    """Fit on the usable rows of ``data`` (or of ``rows``, a boolean mask or index, within them)."""
+def fit_calibrated(data: TrainingSet, judges: list[RawJudge], *, C: float = 1.0, length: bool = True
+                   ) -> CalibratedModel:
+    """Fit on every pair of ``data`` with a human winner and every signal readable."""
     if C <= 0:
         raise CalibrationError(f"C must be > 0, got {C!r}")
     features = choose_features(data.signals, [j.name for j in judges], length=length)
     use = usable_rows(data, features)
-    if rows is not None:
-        mask = np.zeros(len(use), dtype=bool)
-        mask[rows] = True
-        use &= mask
     x = feature_matrix(data.signals[use], features)
     y = (data.pairs["human"].to_numpy()[use] == "A").astype(np.int64)
     means, scales, coef = fit_arrays(x, y, features, C=C)
