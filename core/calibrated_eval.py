@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.calibrated import (LENGTH, CalibratedModel, RawJudge, TrainingSet, choose_features, feature_matrix,
+from core.calibrated import (CalibratedModel, RawJudge, TrainingSet, choose_features, feature_matrix,
                              fit_arrays, usable_rows)
 
 LEARNED_LENGTH_AGREEMENT = 0.9  # verdicts equal to `longest`'s on more than this share of pairs: it learned length
@@ -111,9 +111,8 @@ def record_out_of_fold(store, report: dict, *, suffix: str = "-cv") -> str:
     """Store the report's out-of-fold P(A) as the judgments of judge ``<name>-cv`` on its training
     pairs, so that the Agreement page shows the calibrated judge as one more row without reading
     verdicts it was fitted on; return that judge name."""
-    from core.schema import Judgment
-
     from core.judges.base import side_of
+    from core.schema import Judgment
 
     name = f"{report['judge']}{suffix}"
     oof = report["out_of_fold"]

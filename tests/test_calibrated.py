@@ -11,7 +11,7 @@ from core.calibrated import (CalibrationError, RawJudge, fit_calibrated, load_mo
                              read_training_set, save_model)
 from core.calibrated_eval import evaluate, learning_curve
 from core.cli import main
-from core.config import ConfigError, JudgeConfig
+from core.config import JudgeConfig
 from core.judges import make_judge
 from core.labeling import label_pairs
 from core.schema import Judgment, Preference, ResponsePair
