@@ -39,7 +39,7 @@ def judge_specs(model: str = "smollm2-135m", methods=METHODS) -> list:
         JudgeConfig(backend="local", model=model, method=m, principles=str(PRINCIPLES)) for m in methods]
 
 
-def prepare(store, name: str, n_pairs: int | None, specs: list) -> tuple[str, list]:
+def prepare(store, name: str, n_pairs: int | None, specs: list, *, judge_missing: bool = True) -> tuple[str, list]:
     """Import the dataset's first ``n_pairs`` pairs (once) and judge them with every spec (resumable,
     so a rerun judges nothing twice); return the source and the raw judges (names and definitions)."""
     from tqdm import tqdm
@@ -58,7 +58,7 @@ def prepare(store, name: str, n_pairs: int | None, specs: list) -> tuple[str, li
         label = spec if isinstance(spec, str) else f"{spec.model}-{spec.method}"
         t0 = time.perf_counter()
         with tqdm(total=n, desc=f"{name}: {label}", file=sys.stderr) as bar:
-            raw += raw_judges(store, [source], [spec], progress=bar.update)
+            raw += raw_judges(store, [source], [spec], progress=bar.update, judge_missing=judge_missing)
         print(f"{name}: {label} ready ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     return source, raw
 
@@ -75,9 +75,11 @@ def report(store, name: str, source: str, raw: list, args) -> dict:
     curve = learning_curve(data, model_judges, CURVE, folds=args.folds, repeats=args.repeats, C=args.C,
                            seed=args.seed)
     n_all = len(store.audit_rows(source))
-    print(f"\n## {name}: {n_all} pairs of {DATASETS[name]}"
-          + (f" (the first {n_all}; the SmolLM2 readings cost about 1 s per pair on 2 CPU cores)"
-             if name == "pandalm" else ""))
+    costs = store.judgment_cost_totals(source).set_index("judge")
+    spent = ", ".join(f"{j.name} {costs.at[j.name, 'n_labels']} pairs at {costs.at[j.name, 'seconds'] / costs.at[j.name, 'n_labels']:.1f} s"
+                      for j in model_judges if j.name in costs.index)
+    print(f"\n## {name}: {n_all} pairs of {DATASETS[name]}" + (f" (the first {n_all} of 945)" if name == "pandalm" else ""))
+    print(f"judged (cached in the store; 2 shared CPU cores): {spent}")
     print(f"calibrated = L2 logistic regression (C={args.C}) over {', '.join(model.features)}; "
           f"{args.folds}-fold CV, out-of-fold verdicts")
     print(format_table(result["table"]))
@@ -103,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--methods", default=",".join(METHODS), help="the embedded model's readings to calibrate over")
     ap.add_argument("--datasets", default="llmbar,pandalm")
     ap.add_argument("--prepare-only", action="store_true", help="judge and cache, report nothing")
+    ap.add_argument("--report-only", action="store_true",
+                    help="judge nothing: calibrate on the pairs every judge has judged so far")
     args = ap.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from core.runs.store import Store
@@ -111,7 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     store = Store(args.store)
     specs = judge_specs(args.model, args.methods.split(","))
     sizes = {"llmbar": None, "pandalm": args.pandalm}
-    prepared = {name: prepare(store, name, sizes[name], specs) for name in args.datasets.split(",")}
+    prepared = {name: prepare(store, name, sizes[name], specs, judge_missing=not args.report_only)
+                for name in args.datasets.split(",")}
     if args.prepare_only:
         return
     results = {name: report(store, name, source, raw, args) for name, (source, raw) in prepared.items()}

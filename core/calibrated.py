@@ -280,9 +280,10 @@ def file_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:8]
 
 
-def raw_judges(store, sources: list[str], specs, *, progress=None) -> list[RawJudge]:
+def raw_judges(store, sources: list[str], specs, *, progress=None, judge_missing: bool = True) -> list[RawJudge]:
     """Build each raw judge (a built-in name, YAML path or JudgeConfig), judge the sources' pairs it
-    has not judged yet (``label_pairs``: resumable, cached in the store), and return its name and definition."""
+    has not judged yet (``label_pairs``: resumable, cached in the store; not with ``judge_missing=False``),
+    and return its name and definition."""
     from core.judges import judge_config_from, make_judge
     from core.labeling import label_pairs
     from core.workspace import source_pairs
@@ -294,7 +295,7 @@ def raw_judges(store, sources: list[str], specs, *, progress=None) -> list[RawJu
             raise CalibrationError("a calibrated judge cannot be a raw judge of another one")
         judge = make_judge(cfg, store=store)
         try:
-            for source in sources:
+            for source in sources if judge_missing else ():
                 label_pairs(store, judge, source_pairs(store, source), progress=progress)
         finally:
             judge.close()
