@@ -23,7 +23,6 @@ annotators whose labels trained it. ``core/judges/calibrated.py`` offers it as a
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -273,11 +272,6 @@ def _numbers(data: dict, key: str, n: int) -> tuple[float, ...]:
         raise CalibrationError(f"field {key!r} must be a list of {n} finite numbers (one per feature), "
                                f"got {str(values)[:60]}")
     return tuple(float(v) for v in values)
-
-
-def file_digest(path: str | Path) -> str:
-    """Short hash of a calibration file's bytes: part of the judge's name, so a refit is a new judge."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:8]
 
 
 def raw_judges(store, sources: list[str], specs, *, progress=None, judge_missing: bool = True) -> list[RawJudge]:

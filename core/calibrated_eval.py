@@ -108,13 +108,14 @@ def evaluate(data: TrainingSet, judges: list[RawJudge], *, folds: int = 5, C: fl
 
 
 def record_out_of_fold(store, report: dict, *, suffix: str = "-cv") -> str:
-    """Store the report's out-of-fold P(A) as the judgments of judge ``<name>-cv`` on its training
+    """Store the report's out-of-fold P(A) as the judgments of judge ``<name>-cv[@digest]`` on its training
     pairs, so that the Agreement page shows the calibrated judge as one more row without reading
     verdicts it was fitted on; return that judge name."""
     from core.judges.base import side_of
     from core.schema import Judgment
 
-    name = f"{report['judge']}{suffix}"
+    base, at, digest = report["judge"].partition("@")  # the suffix goes on the readable part of the key
+    name = f"{base}{suffix}{at}{digest}"
     oof = report["out_of_fold"]
     store.add_judgments([Judgment(r.pair_id, name, side_of(float(r.p_a)), float(r.p_a), float(r.p_a), float(r.p_a),
                                   True, raw_ab="out of fold", raw_ba="out of fold") for r in oof.itertuples()])

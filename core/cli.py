@@ -157,9 +157,10 @@ def _add_calibrate(sub) -> None:
 def _calibrate(args) -> int:
     from tqdm import tqdm
 
-    from core.calibrated import CalibrationError, file_digest, fit_calibrated, raw_judges, read_training_set, save_model
+    from core.calibrated import CalibrationError, fit_calibrated, raw_judges, read_training_set, save_model
     from core.calibrated_eval import evaluate, format_table, record_out_of_fold
-    from core.config import ConfigError
+    from core.config import ConfigError, JudgeConfig
+    from core.judges.identity import judge_identity
     from core.runs.store import Store
 
     store = Store(args.store)
@@ -174,7 +175,7 @@ def _calibrate(args) -> int:
         data = read_training_set(store, args.source, [j.name for j in raw])
         model = fit_calibrated(data, raw, C=args.C)
         save_model(model, args.out)
-        name = f"calibrated-{args.out.stem}-{file_digest(args.out)}"
+        name = judge_identity(JudgeConfig(backend="calibrated", calibration=str(args.out))).key  # as make_judge names it
         report = evaluate(data, raw, folds=args.folds, C=args.C, seed=args.seed, model=model, name=name)
         recorded = None if args.no_record else record_out_of_fold(store, report)
     except (CalibrationError, ConfigError, ValueError) as exc:

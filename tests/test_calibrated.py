@@ -3,6 +3,7 @@ as JSON, cross-validated, and used as a judge through label_pairs. Real SQLite s
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -170,7 +171,7 @@ def test_it_labels_pairs_through_label_pairs_from_a_yaml_next_to_its_json(store,
     save_model(model, folder / "cal.json")
     (folder / "calibrated.yaml").write_text("backend: calibrated\ncalibration: cal.json\n")  # relative to the YAML
     judge = make_judge(str(folder / "calibrated.yaml"))
-    assert judge.name.startswith("calibrated-cal-")
+    assert re.fullmatch("calibrated-cal@[0-9a-f]{8}", judge.name)  # the file's content is in its key
     pairs = source_pairs(store, SOURCE)
     assert label_pairs(store, judge, pairs, chunk_size=16) == 80
     stored = store.source_judgments(SOURCE, judge.name).set_index("pair_id").loc[data.pairs["pair_id"]]
@@ -192,10 +193,10 @@ def test_cli_calibrate_judges_the_source_fits_and_prints_the_cv_table(store, tmp
     # the Agreement page's row: out-of-fold verdicts, stored as one more judge of the source
     from core.auditing import source_audit
 
-    cv_judge = next(j for j in store.source_judges(SOURCE) if j.endswith("-cv"))
-    assert cv_judge.startswith("calibrated-cal-") and f"'{cv_judge}'" in printed
+    cv_judge = next(j for j in store.source_judges(SOURCE) if "-cv" in j)
+    assert re.fullmatch("calibrated-cal-cv@[0-9a-f]{8}", cv_judge) and f"'{cv_judge}'" in printed
     reports = source_audit(store, SOURCE, n_boot=50)
-    row = next(line for line in printed.splitlines() if line.startswith("calibrated-cal-")).split()
+    row = next(line for line in printed.splitlines() if line.startswith("calibrated-cal@")).split()
     assert reports[cv_judge]["agreement_no_ties"] == pytest.approx(float(row[2]), abs=5e-4)
     assert main(["calibrate", "--source", "dataset:nope", "--judge", "longest", "--out", str(out),
                  "--store", str(store.path)]) == 2

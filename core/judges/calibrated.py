@@ -29,7 +29,7 @@ class CalibratedJudge(Judge):
 
     @classmethod
     def from_config(cls, cfg, *, store=None) -> "CalibratedJudge":
-        from core.calibrated import file_digest, load_model
+        from core.calibrated import load_model
         from core.config import JudgeConfig, _build, located
         from core.judges import make_judge
 
@@ -42,7 +42,7 @@ class CalibratedJudge(Judge):
                 except ValueError as exc:
                     raise located(exc, f"{cfg.calibration}, judge {j.name!r}") from exc
                 raw.append(make_judge(raw_cfg, store=store))
-            return cls(model, raw, name=f"calibrated-{Path(cfg.calibration).stem}-{file_digest(cfg.calibration)}")
+            return cls(model, raw, name=f"calibrated-{Path(cfg.calibration).stem}")  # make_judge adds the digest
         except Exception:
             for judge in raw:
                 judge.close()

@@ -50,6 +50,8 @@ def readable_name(cfg: JudgeConfig) -> str:
         return f"openai-{model}"
     if cfg.backend == "local":
         return f"{model}-{cfg.method}"
+    if cfg.backend == "calibrated":  # the file's content is in the digest
+        return f"calibrated-{Path(cfg.calibration).stem}"
     return cfg.backend
 
 
