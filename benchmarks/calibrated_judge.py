@@ -26,7 +26,6 @@ from core.audit.report import to_json_ready  # noqa: E402
 from core.config import JudgeConfig  # noqa: E402
 
 DATA = ROOT / "sample_data" / "human"
-PRINCIPLES = ROOT / "sample_data" / "constitution.txt"
 DEFAULT_STORE = ROOT / ".rlaif" / "bench_calibrated.sqlite"
 DATASETS = {"pandalm": "pandalm_testset_v1.jsonl", "llmbar": "llmbar_natural.jsonl"}
 METHODS = ("letters", "pointwise", "likelihood")
@@ -34,9 +33,8 @@ CURVE = (25, 50, 100, 200, 400)
 
 
 def judge_specs(model: str = "smollm2-135m", methods=METHODS) -> list:
-    """The raw judges: the yardsticks by name, the embedded model's readings as configs."""
-    return ["longest", "shortest"] + [
-        JudgeConfig(backend="local", model=model, method=m, principles=str(PRINCIPLES)) for m in methods]
+    """The raw judges: the yardsticks by name, the embedded model's readings (packaged principles) as configs."""
+    return ["longest", "shortest"] + [JudgeConfig(backend="local", model=model, method=m) for m in methods]
 
 
 def prepare(store, name: str, n_pairs: int | None, specs: list, *, judge_missing: bool = True) -> tuple[str, list]:
