@@ -11,6 +11,8 @@ the variation from refitting. Differences between two judges on the same pairs (
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -107,7 +109,7 @@ def evaluate(data: TrainingSet, judges: list[RawJudge], *, folds: int = 5, C: fl
     return report
 
 
-def record_out_of_fold(store, report: dict, *, suffix: str = "-cv") -> str:
+def record_out_of_fold(store, report: dict, *, identity=None, suffix: str = "-cv") -> str:
     """Store the report's out-of-fold P(A) as the judgments of judge ``<name>-cv[@digest]`` on its training
     pairs, so that the Agreement page shows the calibrated judge as one more row without reading
     verdicts it was fitted on; return that judge name."""
@@ -119,6 +121,10 @@ def record_out_of_fold(store, report: dict, *, suffix: str = "-cv") -> str:
     oof = report["out_of_fold"]
     store.add_judgments([Judgment(r.pair_id, name, side_of(float(r.p_a)), float(r.p_a), float(r.p_a), float(r.p_a),
                                   True, raw_ab="out of fold", raw_ba="out of fold") for r in oof.itertuples()])
+    if identity is not None:  # what the row stands for, for the Agreement page's table of judges
+        definition = {**identity.definition, "out_of_fold": {"folds": report["folds"], "of": identity.key}}
+        store.save_judge_definition(name, f"{identity.name}{suffix}", identity.digest,
+                                    json.dumps(definition, sort_keys=True, ensure_ascii=False))
     store.warm_audit_snapshots(sorted(set(oof["source"])))
     return name
 

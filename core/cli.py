@@ -175,9 +175,10 @@ def _calibrate(args) -> int:
         data = read_training_set(store, args.source, [j.name for j in raw])
         model = fit_calibrated(data, raw, C=args.C)
         save_model(model, args.out)
-        name = judge_identity(JudgeConfig(backend="calibrated", calibration=str(args.out))).key  # as make_judge names it
+        identity = judge_identity(JudgeConfig(backend="calibrated", calibration=str(args.out)))  # as make_judge names it
+        name = identity.key
         report = evaluate(data, raw, folds=args.folds, C=args.C, seed=args.seed, model=model, name=name)
-        recorded = None if args.no_record else record_out_of_fold(store, report)
+        recorded = None if args.no_record else record_out_of_fold(store, report, identity=identity)
     except (CalibrationError, ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -195,6 +195,10 @@ def test_cli_calibrate_judges_the_source_fits_and_prints_the_cv_table(store, tmp
 
     cv_judge = next(j for j in store.source_judges(SOURCE) if "-cv" in j)
     assert re.fullmatch("calibrated-cal-cv@[0-9a-f]{8}", cv_judge) and f"'{cv_judge}'" in printed
+    from core.auditing import judge_definitions_table
+
+    shown = judge_definitions_table(store, [cv_judge]).iloc[0]
+    assert shown["Judge"] == "calibrated-cal-cv" and shown["Backend"] == "calibrated"
     reports = source_audit(store, SOURCE, n_boot=50)
     row = next(line for line in printed.splitlines() if line.startswith("calibrated-cal@")).split()
     assert reports[cv_judge]["agreement_no_ties"] == pytest.approx(float(row[2]), abs=5e-4)
