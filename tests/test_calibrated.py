@@ -204,3 +204,28 @@ def test_cli_calibrate_judges_the_source_fits_and_prints_the_cv_table(store, tmp
     assert reports[cv_judge]["agreement_no_ties"] == pytest.approx(float(row[2]), abs=5e-4)
     assert main(["calibrate", "--source", "dataset:nope", "--judge", "longest", "--out", str(out),
                  "--store", str(store.path)]) == 2
+
+
+def test_agreement_page_shows_the_calibrated_judge_as_one_more_row(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from core.runs.store import Store
+    from core.workspace import ensure_sample_workspace
+    from dashboard.state import get_store
+
+    path = tmp_path / "store.sqlite"
+    monkeypatch.setenv("RLAIF_AUDIT_STORE", str(path))
+    get_store.clear()
+    ensure_sample_workspace(Store(path))  # 60 pairs the team labelled, judged by the yardsticks
+    assert main(["calibrate", "--source", "dataset:sample", "--judge", "longest", "--judge", "random",
+                 "--out", str(tmp_path / "team.json"), "--store", str(path)]) == 0
+    at = AppTest.from_file(str(ROOT / "dashboard" / "pages" / "audit.py"), default_timeout=60).run()
+    assert not at.exception
+    cv_judge = next(j for j in Store(path).source_judges("dataset:sample") if "-cv@" in j)
+    assert "calibrated-team-cv" in at.selectbox(key="audit_focus").options  # its readable name
+    at.selectbox(key="audit_focus").set_value(cv_judge).run()
+    assert not at.exception
+    summary = next(d.value for d in at.dataframe if "agreement" in d.value.columns)
+    assert {"longest", "random"} <= set(summary["judge"]) and len(summary) == 4
+    assert any("calibrated-team-cv" in str(j) for j in summary["judge"])
+    assert any(m.value.startswith("- Agreement with humans") for m in at.markdown)
