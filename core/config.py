@@ -171,6 +171,17 @@ class PPOStageConfig:
 
 
 @dataclass(frozen=True)
+class CalibrateConfig:
+    from_spot_checks: bool = field(default=False, metadata={"help": "From round 1 on, judge each round with a calibrated judge (core/calibrated.py) fitted on the human labels given so far to this run's pairs of the earlier rounds, over the signals of the run's own judge and the length ratio. The fitted file, and which labels and annotators trained it, are kept with the round."})
+    min_labels: int = field(default=20, metadata={"help": "Fewest labelled pairs with a winner to fit on; with fewer, the round keeps the raw judge and says so."})
+    C: float = field(default=1.0, metadata={"help": "Inverse L2 strength of the calibrated judge's logistic regression."})
+
+    def __post_init__(self):
+        _check(self.min_labels >= 2, "calibrate.min_labels", self.min_labels, "must be >= 2")
+        _check(self.C > 0, "calibrate.C", self.C, "must be > 0")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     name: str = field(default="run", metadata={"help": "Label shown in the run list."})
     policy_model: str = field(default="smollm2-135m", metadata={"help": "'smollm2-135m' (embedded), 'tiny' (random init), or a local HF model directory."})
@@ -183,6 +194,7 @@ class RunConfig:
     ppo: PPOStageConfig = field(default_factory=PPOStageConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     gate: GateConfig = field(default_factory=GateConfig)
+    calibrate: CalibrateConfig = field(default_factory=CalibrateConfig)
 
     def __post_init__(self):
         _check(self.rounds >= 1, "rounds", self.rounds, "must be >= 1")

@@ -161,6 +161,19 @@ def judge_round(store, run_id, cfg, pairs, reporter) -> None:
             judge_human_sources(store, run_id, cfg, judge, reporter)
         finally:
             judge.close()
+    if cfg.calibrate.from_spot_checks and reporter.round >= 1:
+        calibrate_round(store, run_id, cfg, reporter.round, pairs, judge.name)
+
+
+def calibrate_round(store, run_id, cfg, round_, pairs, raw_key) -> None:
+    """Round k >= 1 with calibrate.from_spot_checks: fit on the spot-checks of rounds < k and let the
+    calibrated judge decide this round's pairs (core/loop_calibration.py); the run's message says which."""
+    from core.loop_calibration import fit_for_round, label_calibrated
+
+    path, note = fit_for_round(store, run_id, cfg, round_, run_dir(store, run_id) / f"round{round_}")
+    if path:
+        label_calibrated(store, path, raw_key, [p.pair_id for p in pairs])
+    store.update_run(run_id, message=note)
 
 
 def judge_human_sources(store, run_id, cfg, judge, reporter) -> None:
@@ -226,7 +239,10 @@ def reward_for_round(store, run_id, cfg, round_, policy, reporter) -> Path:
     resumed = checkpoint_step(latest_checkpoint(checkpoints)) if cfg.reward.checkpoint_every else 0
     if resumed:
         store.add_metrics(run_id, round_, "resume", resumed, {"reward_model_from_step": resumed})
-    records, skipped = compile_preferences(store.pairs_frame(run_id=run_id), store.judgments_frame(run_id=run_id))
+    from core.loop_calibration import decisive_judgments
+
+    # one verdict per pair: each round's deciding judge's (a judge job on run:<id> adds others)
+    records, skipped = compile_preferences(store.pairs_frame(run_id=run_id), decisive_judgments(store, run_id, cfg))
     store.set_artifact(run_id, round_, "preferences", export_preferences(records, out / "preferences.jsonl"))
     store.add_metrics(run_id, round_, "preferences", 0, {"pairs_with_winner": len(records), "pairs_skipped": skipped})
     human = _human_records(cfg)
