@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_parser(audit)
     _add_import_export(sub)
-    dash = sub.add_parser("dashboard", help="start the Streamlit dashboard (usage statistics off); "
-                                            "extra arguments go to `streamlit run`, e.g. --server.port 8502")
+    sub.add_parser("dashboard", help="start the Streamlit dashboard (usage statistics off); "
+                   "extra arguments go to `streamlit run`, e.g. --server.port 8502")
     args, extra = parser.parse_known_args(argv)
     if args.command == "dashboard":
         return _dashboard(extra)
