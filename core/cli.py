@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import traceback
 from pathlib import Path
@@ -102,15 +101,14 @@ def _run(args) -> int:
 
 
 def _dashboard(extra: list[str]) -> int:
-    """Streamlit on the packaged app, from any folder; the store is the one this folder's CLI uses."""
+    """Streamlit on the packaged app, from any folder; the store is the one this folder's CLI uses. The
+    command becomes the Streamlit server (exec), so stopping it stops the server: no orphan keeps the port."""
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     env.setdefault("RLAIF_AUDIT_STORE", str(DEFAULT_STORE.resolve()))
     command = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP), "--browser.gatherUsageStats", "false",
                *extra]
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
+    os.execve(sys.executable, command, env)
+    return 0  # not reached
 
 
 def _worker(args) -> int:

@@ -3,6 +3,8 @@ and no label is lost or doubled; labelling a pair again updates the label."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import sys
+import types
 
 from core.runs.store import Store
 
@@ -23,7 +25,7 @@ def second_label(i: int, k: int) -> str:
 def annotate(path: str, annotator: str, i: int, barrier) -> None:
     """One annotator: 200 labels, then 50 of them changed; every pair is shared with the others."""
     store = Store(path)
-    barrier.wait()  # all processes write at the same moment
+    barrier.wait(timeout=120)  # all processes write at the same moment; a sibling that died breaks it, not hangs
     for k in range(N_LABELS):
         store.set_human_label(f"pair-{k}", annotator, first_label(i, k))
     for k in range(N_RELABELLED):
@@ -34,8 +36,15 @@ def run_processes(path, specs) -> None:
     ctx = mp.get_context("spawn")  # a fresh interpreter per annotator, as separate dashboard sessions
     barrier = ctx.Barrier(len(specs))
     procs = [ctx.Process(target=annotate, args=(str(path), who, i, barrier)) for who, i in specs]
-    for p in procs:
-        p.start()
+    # a spawned child re-runs the parent's __main__ file; after an AppTest that is a dashboard page,
+    # which must not run in the annotators: start them with an empty __main__
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        sys.modules["__main__"] = main
     for p in procs:
         p.join(timeout=300)
     assert [p.exitcode for p in procs] == [0] * len(procs)
