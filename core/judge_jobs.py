@@ -59,15 +59,12 @@ def execute_judge_job(store: Store, run_id: str, *, show_bars: bool = True) -> N
     from core.judges import make_judge
     from core.judges.identity import readable
     from core.labeling import label_pairs
-    from core.runs.errors import RunCancelled
     from core.runs.progress import Reporter
     from core.workspace import source_pairs
 
     config = store.get_run(run_id)["config"]
     reporter = Reporter(store, run_id, show_bars=show_bars)
-    store.clear_cancel(run_id)
-    store.update_run(run_id, status=RunStatus.RUNNING, error="")
-    try:
+    with reporter.recording(cancelled="cancelled by request; Resume goes on"):
         pairs = source_pairs(store, config["source"])
         store.update_run(run_id, stage="loading judge", message=f"loading {Path(config['judge']).name}")
         judge = make_judge(config["judge"], store=store)
@@ -76,12 +73,6 @@ def execute_judge_job(store: Store, run_id: str, *, show_bars: bool = True) -> N
                 judged = label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
         finally:
             judge.close()
-    except RunCancelled:
-        store.update_run(run_id, status=RunStatus.CANCELLED, message="cancelled by request; Resume goes on")
-        raise
-    except BaseException as exc:
-        store.update_run(run_id, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-        raise
     store.update_run(run_id, status=RunStatus.SUCCEEDED, stage="done", progress=1.0,
                      message=f"{readable(judge.name)}: {len(pairs)} pairs of {config['source']} judged "
                              f"({judged} now, {len(pairs) - judged} before)")
@@ -122,7 +113,7 @@ def judge_jobs(store: Store, source: str | None = None) -> list[dict]:
         if run["kind"] != JOB_KIND:
             continue
         full = store.get_run(run["run_id"])
-        if is_judge_job(full) and (source is None or full["config"]["source"] == source):
+        if source is None or full["config"]["source"] == source:
             full["display_status"] = display_status(full)
             out.append(full)
     return sorted(out, key=lambda r: r["created_at"], reverse=True)

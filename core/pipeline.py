@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 from core.config import HUMAN_PAIRS_SOURCE, RunConfig, config_from_dict, is_store_source
-from core.runs.errors import GateFailed, RunCancelled
 from core.runs.progress import Reporter
 from core.runs.store import RunStatus, Store
 from core.schema import Prompt, ResponsePair
@@ -62,21 +61,10 @@ def execute_run(store: Store, run_id: str, *, show_bars: bool = True) -> None:
     """Run (or resume) every round of a stored run, recording status and errors."""
     cfg = config_from_dict(store.get_run(run_id)["config"])
     reporter = Reporter(store, run_id, show_bars=show_bars)
-    store.clear_cancel(run_id)
-    store.update_run(run_id, status=RunStatus.RUNNING, error="")
-    try:
+    with reporter.recording():
         for round_ in range(cfg.rounds):
             reporter.round = round_
             run_round(store, run_id, cfg, round_, reporter)
-    except RunCancelled:
-        store.update_run(run_id, status=RunStatus.CANCELLED, message="cancelled by request")
-        raise
-    except GateFailed as exc:  # the message is the reason, in full: no exception class in front of it
-        store.update_run(run_id, status=RunStatus.FAILED, error=str(exc), message="stopped by the judge gate")
-        raise
-    except BaseException as exc:
-        store.update_run(run_id, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-        raise
     store.update_run(run_id, status=RunStatus.SUCCEEDED, stage="done", progress=1.0,
                      message=finished_message(store, run_id, cfg))
 

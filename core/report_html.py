@@ -38,12 +38,11 @@ def plotly_js(html_body: str) -> str:
 
     import plotly.io as pio
 
-    full = plotly.offline.get_plotlyjs()
     small = _CARTESIAN_JS.read_text(encoding="utf-8")
     every_trace_type = set(pio.templates["plotly"].data.to_plotly_json())
     used = set(re.findall(r'"type":\s*"([a-z0-9]+)"', html_body)) & every_trace_type
     same_version = f"v{plotly.offline.get_plotlyjs_version()}" in small[:200]
-    return small if same_version and used <= _CARTESIAN_TRACES else full
+    return small if same_version and used <= _CARTESIAN_TRACES else plotly.offline.get_plotlyjs()
 
 
 def _fig(fig) -> str:

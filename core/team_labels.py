@@ -16,6 +16,7 @@ import pandas as pd
 from core.audit.agreement import joint_counts, stats_from_counts
 from core.audit.frames import label_codes
 from core.audit.human import krippendorff_alpha
+from core.auditing import human_consensus
 from core.runs.store import Store
 
 CONSENSUS_RULE = ("Each pair's human label is the majority of everyone's votes; a split vote (e.g. one A, one B) "
@@ -23,14 +24,16 @@ CONSENSUS_RULE = ("Each pair's human label is the majority of everyone's votes; 
 
 
 def consensus_of(votes: list[str]) -> str | None:
-    """The majority of ``votes`` ('A', 'B', 'TIE'); a split vote is 'TIE'; None without votes."""
+    """The human label of one pair with these ``votes``, by the audit's own rule
+    (``human_consensus``: the majority, a split vote a tie); None without votes."""
     if not votes:
         return None
-    return "TIE" if _is_split(votes) else Counter(votes).most_common(1)[0][0]
+    return human_consensus(pd.DataFrame({"pair_id": ["pair"] * len(votes), "label": votes}))["human"].iloc[0]
 
 
 def _is_split(votes: list[str]) -> bool:
-    """No single label has the most votes (one A and one B, say)."""
+    """No single label has the most votes (one A and one B, say): the ties the rule makes, counted apart
+    from ties people voted for."""
     counts = Counter(votes).most_common(2)
     return len(counts) == 2 and counts[0][1] == counts[1][1]
 

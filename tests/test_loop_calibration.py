@@ -28,13 +28,18 @@ def _cfg(**calibrate):
     return config_from_dict(data, base_dir=SAMPLE)
 
 
+def _judged_run(store, cfg, pairs) -> str:
+    """A run holding ``pairs``, all judged by the run's raw judge, 'longest'."""
+    run_id = store.create_run(cfg.to_dict(), name="loop")
+    store.add_pairs(pairs, run_id=run_id)
+    label_pairs(store, make_judge("longest"), pairs)
+    return run_id
+
+
 def test_the_next_round_is_judged_by_a_judge_fitted_on_earlier_spot_checks(store, tmp_path):
     cfg = _cfg(min_labels=6)
-    run_id = store.create_run(cfg.to_dict(), name="loop")
     first, second = _pairs(0, 10), _pairs(1, 6)
-    store.add_pairs([*first, *second], run_id=run_id)
-    raw = make_judge("longest")
-    label_pairs(store, raw, [*first, *second])
+    run_id = _judged_run(store, cfg, [*first, *second])
     for p in first[:8]:  # spot-checks of round 0 only: people pick the short answer
         store.set_human_label(p.pair_id, "ada" if int(p.pair_id[-1]) < 4 else "bo", "B" if int(p.pair_id[-1]) % 2 else "A")
     path, note = fit_for_round(store, run_id, cfg, 1, tmp_path / "round1")
@@ -42,7 +47,7 @@ def test_the_next_round_is_judged_by_a_judge_fitted_on_earlier_spot_checks(store
     trained = json.loads(open(path).read())["trained_on"]
     assert {p["pair_id"] for p in trained["pairs"]} == {p.pair_id for p in first[:8]}  # which labels trained it
     assert {a for p in trained["pairs"] for a in p["annotators"]} == {"ada", "bo"}
-    assert label_calibrated(store, path, raw.name, [p.pair_id for p in second]) == len(second)
+    assert label_calibrated(store, path, "longest", [p.pair_id for p in second]) == len(second)
     key = decisive_judge(store, run_id, cfg, 1)
     assert key.startswith("calibrated-calibrated_judge@") and decisive_judge(store, run_id, cfg, 0) == "longest"
     decided = decisive_judgments(store, run_id, cfg).set_index("pair_id")
@@ -55,10 +60,8 @@ def test_the_next_round_is_judged_by_a_judge_fitted_on_earlier_spot_checks(store
 
 def test_too_few_spot_checks_keep_the_raw_judge_and_say_so(store, tmp_path):
     cfg = _cfg(min_labels=20)
-    run_id = store.create_run(cfg.to_dict(), name="loop")
     first = _pairs(0, 6)
-    store.add_pairs(first, run_id=run_id)
-    label_pairs(store, make_judge("longest"), first)
+    run_id = _judged_run(store, cfg, first)
     store.set_human_label(first[0].pair_id, "ada", "A")
     path, note = fit_for_round(store, run_id, cfg, 1, tmp_path)
     assert path is None and "kept the raw judge longest: 1 spot-checked pair" in note and "min_labels = 20" in note
@@ -67,10 +70,8 @@ def test_too_few_spot_checks_keep_the_raw_judge_and_say_so(store, tmp_path):
 
 def test_labels_on_the_rounds_own_pairs_do_not_train_its_judge(store, tmp_path):
     cfg = _cfg(min_labels=2)
-    run_id = store.create_run(cfg.to_dict(), name="loop")
     pairs = _pairs(1, 6)
-    store.add_pairs(pairs, run_id=run_id)
-    label_pairs(store, make_judge("longest"), pairs)
+    run_id = _judged_run(store, cfg, pairs)
     for p in pairs:
         store.set_human_label(p.pair_id, "ada", "A")
     assert fit_for_round(store, run_id, cfg, 1, tmp_path)[0] is None  # only rounds < 1 may train round 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -113,4 +114,5 @@ def test_the_report_covers_the_runs_reward_model_and_ppo_fits_the_page_and_stays
     html = build_report_html(reports, source="dataset:sample", focus="longest", run_html=section)
     assert html.count("Plotly.newPlot") >= 7 and html.count("* plotly.js") == 1  # plotly.js once, for all figures
     assert len(html.encode()) < 2_000_000
-    assert 'style="height:100%; width:100%;"' in html or "width:100%" in html  # figures take the page's width
+    figure_divs = re.findall(r'class="plotly-graph-div" style="[^"]*"', html)
+    assert len(figure_divs) >= 7 and all("width:100%" in d for d in figure_divs)  # figures take the page's width

@@ -27,7 +27,7 @@ NON_VERDICT_FIELDS = frozenset({
     "batch_size", "pass_tokens", "concurrency", "timeout_s", "max_retries", "backoff_s", "api_key_env",
     "price_per_1k_input_tokens", "price_per_1k_output_tokens", "human_label_cost",
 })
-FILE_FIELDS = ("principles", "calibration")  # fields naming a file whose *content* decides verdicts
+HASHED_FILES = ("calibration",)  # fields naming a file whose bytes decide verdicts (the principles go in as text)
 PLAIN_NAMES = {"longest", "shortest"}
 
 
@@ -65,7 +65,7 @@ def judge_identity(cfg: JudgeConfig) -> JudgeIdentity:
     if cfg.backend in ("local", "openai"):
         definition["principles"] = read_principles(cfg.principles)
         definition["template"] = TEMPLATES["letters" if cfg.backend == "openai" else cfg.method]
-    for name in FILE_FIELDS[1:]:
+    for name in HASHED_FILES:
         value = fields.get(name)
         if isinstance(value, str) and value and Path(value).is_file():
             definition[f"{name}_sha256"] = hashlib.sha256(Path(value).read_bytes()).hexdigest()

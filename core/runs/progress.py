@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from tqdm import tqdm
 
 from core.runs.errors import RunCancelled
-from core.runs.store import Store
+from core.runs.store import RunStatus, Store
 
 
 class Reporter:
@@ -33,6 +33,23 @@ class Reporter:
         finally:
             bar.close()
         self.store.update_run(self.run_id, progress=1.0)
+
+    @contextlib.contextmanager
+    def recording(self, *, cancelled: str = "cancelled by request") -> Iterator[None]:
+        """The run's status around its work: running; then cancelled (with ``cancelled`` as its message)
+        or failed (with the error; an exception's ``run_fields`` replace the default fields). The
+        caller records success. Training runs and judge jobs both go through here."""
+        self.store.clear_cancel(self.run_id)
+        self.store.update_run(self.run_id, status=RunStatus.RUNNING, error="")
+        try:
+            yield
+        except RunCancelled:
+            self.store.update_run(self.run_id, status=RunStatus.CANCELLED, message=cancelled)
+            raise
+        except BaseException as exc:
+            fields = getattr(exc, "run_fields", None) or {"error": f"{type(exc).__name__}: {exc}"}
+            self.store.update_run(self.run_id, status=RunStatus.FAILED, **fields)
+            raise
 
     def check_cancel(self) -> None:
         if self.store.get_run(self.run_id)["cancel_requested"]:
