@@ -6,7 +6,7 @@ For each judge: run it on all 945 PandaLM pairs, take the full-set agreement as 
 then repeat a 200-label spot-check ``--reps`` times, revealing the real human label of each
 drawn pair. Uniform: one simple random sample of 200. Active: strata from the judge's
 uncertainty, order consistency and length difference, a proportional pilot of 50 and 150
-by Neyman allocation from the pilot's labels (``core.audit.spot_check``). Prints how many of
+by Neyman allocation from the pilot's labels (``core.audit.spot_check_design``). Prints how many of
 the 95% intervals cover the truth, their mean width, and the smallest active budget whose
 mean width is no wider than uniform's at 200.
 """
@@ -22,10 +22,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.audit import (audit_frame, estimate_agreement, judgments_to_frame, plan_spot_checks,  # noqa: E402
-                        spot_check_strata)
+from core.audit import audit_frame, estimate_agreement, judgments_to_frame, plan_spot_checks, spot_check_strata  # noqa: E402
+from core.data.pairs_file import read_pairs_jsonl, to_response_pairs  # noqa: E402
 from core.judges import judge_pairs, make_judge  # noqa: E402
-from core.pairs import read_pairs_jsonl, to_response_pairs  # noqa: E402
 
 PANDALM = ROOT / "sample_data" / "human" / "pandalm_testset_v1.jsonl"
 

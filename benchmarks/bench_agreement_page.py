@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_agreement_page.py [--n 100000] [--goal 1.5] [--store FILE]
 
 Fills a fresh store (a temp file; ``--store`` keeps it and reuses it when it exists) through
-``core.runs.store.Store``: pairs with realistic response lengths, one team label per pair
+``core.store.database.Store``: pairs with realistic response lengths, one team label per pair
 (three votes on 5% of them), and both-order verdicts of three judges (a local-model-like
 judge that leans to length and to the first slot, ``longest`` and ``random``). Then it
 renders dashboard/pages/audit.py with ``streamlit.testing`` AppTest, timing ``.run()``:
@@ -104,8 +104,8 @@ def judge_probabilities(signal, len_a, len_b, rng: np.random.Generator) -> dict[
 
 def fill_store(path: Path, n: int, seed: int = 0):
     """A fresh store with ``n`` labelled pairs judged by three judges, then the sample workspace."""
-    from core.runs.store import Store
-    from core.workspace import ensure_sample_workspace
+    from core.data.sample_workspace import ensure_sample_workspace
+    from core.store.database import Store
 
     rng = np.random.default_rng(seed)
     store = Store(path)
@@ -115,7 +115,7 @@ def fill_store(path: Path, n: int, seed: int = 0):
     store.import_dataset(DATASET, pairs, human_votes(signal, rng), judgments_of(first[0], *first[1]))
     for name, (p_ab, p_ba) in others:
         store.add_judgments(judgments_of(name, p_ab, p_ba))
-    store.warm_audit_snapshots()  # as the judge stage does when it ends (core.labeling.label_pairs)
+    store.warm_audit_snapshots()  # as the judge stage does when it ends (core.loop.judging.label_pairs)
     ensure_sample_workspace(store)  # what any real store holds from the dashboard's first start
     return store
 
@@ -159,10 +159,10 @@ def timed(rows: list, what: str):
 
 def breakdown(store) -> list[tuple[str, float, float]]:
     """The page's calls in its order, outside Streamlit, grouped as SQL / audit / charts."""
-    from core import charts
     from core.audit.cost import costs_from_totals
-    from core.auditing import audit_source, findings, read_judged, summary_table, with_labels
-    from core.spotcheck import active_estimate
+    from core.human_labels.spot_checks import active_estimate
+    from core.views import audit_charts as charts
+    from core.views.findings import audit_source, findings, read_judged, summary_table, with_labels
 
     rows: list = []
     with timed(rows, "SQL   source_names (the source list)"):
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"filled {path} with {args.n:,} pairs in {time.perf_counter() - start:.1f} s "
               f"({path.stat().st_size / 2**20:.0f} MiB)")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall time grows with it, CPU time hardly")
-    from core.runs.store import Store
+    from core.store.database import Store
 
     store = Store(path)
     start_streamlit()

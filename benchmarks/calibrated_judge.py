@@ -1,4 +1,4 @@
-"""The calibrated judge (core/calibrated.py) on real human labels: k-fold CV and learning curves.
+"""The calibrated judge (core/judges/calibrated_model.py) on real human labels: k-fold CV and learning curves.
 
 On sample_data/human/pandalm_testset_v1.jsonl (the first ``--pandalm`` pairs; the embedded
 model's signals are expensive on 2 CPU cores) and sample_data/human/llmbar_natural.jsonl (all
@@ -42,9 +42,9 @@ def prepare(store, name: str, n_pairs: int | None, specs: list, *, judge_missing
     so a rerun judges nothing twice); return the source and the raw judges (names and definitions)."""
     from tqdm import tqdm
 
-    from core.calibrated import raw_judges
-    from core.pairs import read_pairs_jsonl
-    from core.workspace import import_pairs_frame, source_pairs
+    from core.data.pairs_file import read_pairs_jsonl
+    from core.data.sample_workspace import import_pairs_frame, source_pairs
+    from core.judges.calibrated_model import raw_judges
 
     source = f"dataset:{name}"
     if source not in store.source_names():
@@ -63,8 +63,8 @@ def prepare(store, name: str, n_pairs: int | None, specs: list, *, judge_missing
 
 def report(store, name: str, source: str, raw: list, args) -> dict:
     """Print the CV table, the findings and the learning curve of one dataset; return them."""
-    from core.calibrated import fit_calibrated, read_training_set
-    from core.calibrated_eval import evaluate, format_table, learning_curve
+    from core.human_labels.calibration_cv import evaluate, format_table, learning_curve
+    from core.judges.calibrated_model import fit_calibrated, read_training_set
 
     model_judges = [j for j in raw if j.config["backend"] == "local"]  # the yardsticks enter as the length ratio
     data = read_training_set(store, [source], [j.name for j in model_judges])
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="judge nothing: calibrate on the pairs every judge has judged so far")
     args = ap.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from core.runs.store import Store
+    from core.store.database import Store
 
     args.store.parent.mkdir(parents=True, exist_ok=True)
     store = Store(args.store)

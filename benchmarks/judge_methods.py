@@ -17,9 +17,9 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bench_local_judge import load_pairs  # noqa: E402
 from core.config import JudgeConfig  # noqa: E402
 from core.judges import judge_pairs, make_judge  # noqa: E402
-from benchmarks.bench_local_judge import load_pairs  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "sample_data" / "human"
 PRINCIPLES = Path(__file__).resolve().parents[1] / "core" / "judges" / "constitution.txt"

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.config import JudgeConfig, RewardConfig  # noqa: E402
+from core.data.pairs_file import read_pairs_jsonl, to_response_pairs  # noqa: E402
 from core.gaming.padding import judge_padding_attack, probe_reward_model_length  # noqa: E402
-from core.pairs import read_pairs_jsonl, to_response_pairs  # noqa: E402
 
 DATA = ROOT / "sample_data" / "human"
 PRINCIPLES = ROOT / "core" / "judges" / "constitution.txt"
@@ -81,7 +81,7 @@ def judge_command(args) -> dict:
 def preference_records(frame: pd.DataFrame, labels: str, model: str) -> list[dict]:
     """TRL preference records from pairs, labelled by the humans, `longest`, or a local judge method."""
     from core.judges import judge_pairs, make_judge
-    from core.preferences import compile_preferences
+    from core.loop.preferences import compile_preferences
 
     if labels == "human":
         verdicts = frame[["pair_id", "human"]].rename(columns={"human": "verdict"})
@@ -98,9 +98,9 @@ def preference_records(frame: pd.DataFrame, labels: str, model: str) -> list[dic
 
 
 def rm_command(args) -> dict:
+    from core.loop.preferences import export_preferences
+    from core.loop.reward_model import pairwise_accuracy, split_records, train_reward_model
     from core.models import load_scalar_model, load_tokenizer, resolve_model
-    from core.preferences import export_preferences
-    from core.reward_model import pairwise_accuracy, split_records, train_reward_model
 
     cfg = RewardConfig(epochs=args.epochs, max_length=args.max_length)
     if args.rm:

@@ -12,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from core.runs.store import default_store_path
+from core.store.database import default_store_path
 
 DEFAULT_STORE = default_store_path()
 DASHBOARD_APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -69,15 +69,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     from core.config import load_config
-    from core.runs.store import Store
     from core.runs.worker import run_in_this_process
+    from core.store.database import Store
 
     store = Store(args.store)
     if args.resume:
         run_id = args.resume
         store.get_run(run_id)
     else:
-        from core.pipeline import start_run
+        from core.runs.pipeline import start_run
 
         try:
             run_id = start_run(store, load_config(args.config))
@@ -112,8 +112,8 @@ def _dashboard(extra: list[str]) -> int:
 
 
 def _worker(args) -> int:
-    from core.runs.store import Store
     from core.runs.worker import run_in_this_process
+    from core.store.database import Store
 
     run_in_this_process(Store(args.store), args.run_id, show_bars=False)
     return 0
@@ -122,8 +122,8 @@ def _worker(args) -> int:
 def _judge(args) -> int:
     from tqdm import tqdm
 
-    from core.runs.store import Store
-    from core.workspace import ensure_sample_workspace, judge_source, source_pairs
+    from core.data.sample_workspace import ensure_sample_workspace, judge_source, source_pairs
+    from core.store.database import Store
 
     store = Store(args.store)
     ensure_sample_workspace(store)
@@ -138,7 +138,7 @@ def _judge(args) -> int:
 
 
 def _add_calibrate(sub) -> None:
-    cal = sub.add_parser("calibrate", help="fit a judge on human labels over raw judges' signals (core/calibrated.py)")
+    cal = sub.add_parser("calibrate", help="fit a judge on human labels over raw judges' signals (core/judges/calibrated_model.py)")
     cal.add_argument("--source", action="append", required=True, help="'dataset:<name>' or 'run:<id>' (repeatable)")
     cal.add_argument("--judge", action="append", required=True,
                      help="a raw judge whose signals it reads: longest, shortest, random, local or a judge YAML "
@@ -155,11 +155,11 @@ def _add_calibrate(sub) -> None:
 def _calibrate(args) -> int:
     from tqdm import tqdm
 
-    from core.calibrated import CalibrationError, fit_calibrated, raw_judges, read_training_set, save_model
-    from core.calibrated_eval import evaluate, format_table, record_out_of_fold
     from core.config import ConfigError, JudgeConfig
+    from core.human_labels.calibration_cv import evaluate, format_table, record_out_of_fold
+    from core.judges.calibrated_model import CalibrationError, fit_calibrated, raw_judges, read_training_set, save_model
     from core.judges.identity import judge_identity
-    from core.runs.store import Store
+    from core.store.database import Store
 
     store = Store(args.store)
     known = set(store.source_names())
@@ -192,8 +192,8 @@ def _calibrate(args) -> int:
 
 
 def _add_import_export(sub) -> None:
-    from core.exporters import EXPORT_FORMATS
-    from core.io import FORMATS
+    from core.data import FORMATS
+    from core.data.exporters import EXPORT_FORMATS
 
     imp = sub.add_parser("import", help="store a file of labelled pairs as a dataset (docs/formats.md)")
     imp.add_argument("file", type=Path, help="JSONL, JSON, CSV/TSV, Parquet, or a folder saved by datasets")
@@ -215,8 +215,8 @@ def _add_import_export(sub) -> None:
 
 
 def _import(args) -> int:
-    from core.io import import_file
-    from core.runs.store import Store
+    from core.data import import_file
+    from core.store.database import Store
 
     store = Store(args.store)
     try:
@@ -232,8 +232,8 @@ def _import(args) -> int:
 
 
 def _export(args) -> int:
-    from core.exporters import export_source
-    from core.runs.store import Store
+    from core.data.exporters import export_source
+    from core.store.database import Store
 
     store = Store(args.store)
     try:

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
+from core.data.textfiles import line_of_key, read_yaml
 from core.gaming.config import MonitorConfig
-from core.textfiles import line_of_key, read_yaml
 
 
 class ConfigError(ValueError):
@@ -64,7 +64,7 @@ class JudgeConfig:
     model: str = field(default="smollm2-135m", metadata={"help": "'local': 'smollm2-135m', 'tiny', or a local HF model directory; 'openai': the served model name."})
     method: str = field(default="letters", metadata={"help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py; 'generate' is core/judges/generate_parse.py). 'openai' reads letters only."})
     principles: str = field(default="", metadata={"help": "Text file of principles the judge is shown; empty: the packaged constitution (core/judges/constitution.txt), found from any folder."})
-    calibration: str = field(default="", metadata={"help": "'calibrated': the JSON file `python -m core calibrate` wrote (core/calibrated.py); it names the raw judges it reads."})
+    calibration: str = field(default="", metadata={"help": "'calibrated': the JSON file `python -m core calibrate` wrote (core/judges/calibrated_model.py); it names the raw judges it reads."})
     tie_margin: float = field(default=0.0, metadata={"help": "Verdict is TIE when |P(A better) - 0.5| <= this."})
     batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass (local methods 'likelihood' and 'generate')."})
     pass_tokens: int = field(default=2048, metadata={"help": "Local methods 'letters' and 'pointwise': tokens per forward pass, packed from the prompts' shared prefix tree."})
@@ -172,7 +172,7 @@ class PPOStageConfig:
 
 @dataclass(frozen=True)
 class CalibrateConfig:
-    from_spot_checks: bool = field(default=False, metadata={"help": "From round 1 on, judge each round with a calibrated judge (core/calibrated.py) fitted on the human labels given so far to this run's pairs of the earlier rounds, over the signals of the run's own judge and the length ratio. The fitted file, and which labels and annotators trained it, are kept with the round."})
+    from_spot_checks: bool = field(default=False, metadata={"help": "From round 1 on, judge each round with a calibrated judge (core/judges/calibrated_model.py) fitted on the human labels given so far to this run's pairs of the earlier rounds, over the signals of the run's own judge and the length ratio. The fitted file, and which labels and annotators trained it, are kept with the round."})
     min_labels: int = field(default=20, metadata={"help": "Fewest labelled pairs with a winner to fit on; with fewer, the round keeps the raw judge and says so."})
     C: float = field(default=1.0, metadata={"help": "Inverse L2 strength of the calibrated judge's logistic regression."})
 

@@ -1,12 +1,12 @@
-"""The Data page's "Judge these pairs": background judge jobs (core/judge_jobs.py) with progress,
+"""The Data page's "Judge these pairs": background judge jobs (core/runs/judge_jobs.py) with progress,
 cancel and resume, through the same worker and store as training runs."""
 from __future__ import annotations
 
 import streamlit as st
 
-from core import judge_jobs
-from core.runs.store import default_store_path
+from core.runs import judge_jobs
 from core.runs.worker import launch_run
+from core.store.database import default_store_path
 from dashboard import state
 
 OTHER_YAML = "a judge YAML file on this machine…"

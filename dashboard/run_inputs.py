@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.run_form import FormField
+from core.views.run_form import FormField
 from dashboard import state
 
 

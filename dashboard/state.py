@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.runs.store import Store, default_store_path
+from core.store.database import Store, default_store_path
 
 ANNOTATOR = "annotator"
 SOURCE = "source"
@@ -18,7 +18,7 @@ REPORT = "built_report"  # the Report page's HTML, likewise
 @st.cache_resource
 def get_store() -> Store:
     """The store, with the sample workspace loaded on first start."""
-    from core.workspace import ensure_sample_workspace
+    from core.data.sample_workspace import ensure_sample_workspace
 
     store = Store(default_store_path())
     ensure_sample_workspace(store)
@@ -27,9 +27,9 @@ def get_store() -> Store:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _judged(source: str, store_version: int, pairs_version: int, judgments_version: int) -> dict:
-    """A source's pairs, verdicts and label costs (``core.auditing.read_judged``), kept read-only and
+    """A source's pairs, verdicts and label costs (``core.views.findings.read_judged``), kept read-only and
     uncopied until that source gets new pairs or verdicts: a new human label re-reads only the labels."""
-    from core.auditing import read_judged
+    from core.views.findings import read_judged
 
     return read_judged(get_store(), source)
 
@@ -41,7 +41,7 @@ def judged(source: str, version: tuple) -> dict:
 @st.cache_data(max_entries=16, show_spinner="Auditing…")
 def cached_audit(source: str, version: tuple, n_boot: int = 1000) -> dict:
     """The audit per judge of ``source`` at ``version`` (``Store.source_version``)."""
-    from core.auditing import audit_source, with_labels
+    from core.views.findings import audit_source, with_labels
 
     data = with_labels(judged(source, version), get_store().source_vote_codes(source))
     return audit_source(data, n_boot=n_boot)
@@ -49,8 +49,8 @@ def cached_audit(source: str, version: tuple, n_boot: int = 1000) -> dict:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def team_labels(source: str, version: tuple) -> dict:
-    """Who labelled the source and how they agree (``core.team_labels.annotator_summary``) at ``version``."""
-    from core.team_labels import annotator_summary
+    """Who labelled the source and how they agree (``core.human_labels.team.annotator_summary``) at ``version``."""
+    from core.human_labels.team import annotator_summary
 
     return annotator_summary(get_store(), source)
 
@@ -93,7 +93,7 @@ def annotator() -> str:
     return st.session_state.get(ANNOTATOR, "")
 
 
-# -- access: who may launch, cancel, resume and delete runs (core/access.py) --------------
+# -- access: who may launch, cancel, resume and delete runs (core/views/access.py) --------------
 AUTHORIZED = "access_authorized"
 PASSWORD = "access_password"
 PASSWORD_WRONG = "access_password_wrong"
@@ -108,7 +108,7 @@ def _login_configured() -> bool:
 
 
 def _check_password() -> None:
-    from core import access
+    from core.views import access
 
     ok = access.password_matches(st.session_state.get(PASSWORD, ""))
     st.session_state[AUTHORIZED] = ok
@@ -120,7 +120,7 @@ def access_controls(what: str = "start, cancel, resume or delete runs") -> bool:
     """Ask for the password (or offer the login) when one is configured; True when this session
     may launch, cancel, resume and delete runs, and upload data. ``what`` names the actions in
     the prompt. One password for all of them: a session that gave it on one page has it on all."""
-    from core import access
+    from core.views import access
 
     login = _login_configured()
     logged_in = login and bool(getattr(st.user, "is_logged_in", False))
@@ -157,7 +157,7 @@ def run_form_key(name: str) -> str:
 def run_form_values() -> dict:
     """The form's values, dotted name -> value; the quick preset's until the user changes them.
     Widgets (cleared by Streamlit when the page is left) are drawn from these, and write back."""
-    from core import runs_ui
+    from core.views import runs_page as runs_ui
 
     if RUN_FORM not in st.session_state:
         st.session_state[RUN_FORM] = runs_ui.default_values()
@@ -188,7 +188,7 @@ def _load_run_form(values: dict, origin: str) -> None:
 
 def load_preset() -> None:
     """on_change of the preset box: fill the form from the chosen preset."""
-    from core import runs_ui
+    from core.views import runs_page as runs_ui
 
     label = st.session_state[RUN_PRESET_WIDGET]
     st.session_state[RUN_PRESET] = label
@@ -197,7 +197,7 @@ def load_preset() -> None:
 
 def load_run_config(run_id: str) -> None:
     """on_click of "New run from this one's config": the form takes that run's stored config."""
-    from core import runs_ui
+    from core.views import runs_page as runs_ui
 
     try:
         values = runs_ui.run_values(get_store().get_run(run_id)["config"])

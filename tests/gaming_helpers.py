@@ -1,4 +1,4 @@
-"""A PPO round's gaming output written to a real store the way ``core.pipeline.ppo_for_round``
+"""A PPO round's gaming output written to a real store the way ``core.runs.pipeline.ppo_for_round``
 writes it, without training: synthetic rollouts go through the same monitor, writers and
 store calls, and a baseline judge audits policy against reference samples every few updates."""
 from __future__ import annotations
@@ -9,9 +9,9 @@ from core.gaming import MonitorConfig
 from core.gaming.monitor import GamingMonitor, append_flags_jsonl, write_flags_jsonl
 from core.gaming.overopt import eval_pair_id, judge_win_metrics
 from core.judges import judge_pairs, make_judge
-from core.ppo import length_metrics
-from core.runs.store import Store
+from core.loop.ppo import length_metrics
 from core.schema import ResponsePair
+from core.store.database import Store
 
 EVIL = "<img src=x onerror=alert(1)> **bold** <script>alert(2)</script>"
 

@@ -14,14 +14,14 @@ import yaml
 from fake_openai_server import FakeOpenAIServer
 from streamlit.testing.v1 import AppTest
 
-from core.judges.local import DEFAULT_PRINCIPLES
-from core import access
 from core.config import config_from_dict
-from core.io import import_file
-from core.pipeline import start_run
-from core.runs.store import RunStatus, Store
+from core.data import import_file
+from core.judges.local import DEFAULT_PRINCIPLES
+from core.runs.pipeline import start_run
 from core.runs.worker import launch_run
 from core.schema import ResponsePair
+from core.store.database import RunStatus, Store
+from core.views import access
 from tests.conftest import ROOT, SAMPLE
 
 RUNS_PAGE = str(ROOT / "dashboard" / "pages" / "runs.py")
@@ -240,8 +240,8 @@ def cli(*args: str) -> tuple[tuple, str]:
 
 
 def write_report(store: Store, source: str, out: Path) -> None:
-    from core.auditing import disagreements, source_audit
-    from core.report_html import build_report_html
+    from core.views.findings import disagreements, source_audit
+    from core.views.report_html import build_report_html
 
     for pair_id in store.pairs_frame(run_id=source.split(":", 1)[1]).pair_id:
         store.set_human_label(pair_id, "auditor", "a")

@@ -6,9 +6,17 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score as sklearn_kappa
 
-from core.audit import (agreement_score, agreement_summary, annotator_agreement_score, annotator_kappas,
-                        cohen_kappa_score, confusion_matrix, judge_annotator_agreement_score, krippendorff_alpha,
-                        label_codes)
+from core.audit import (
+    agreement_score,
+    agreement_summary,
+    annotator_agreement_score,
+    annotator_kappas,
+    cohen_kappa_score,
+    confusion_matrix,
+    judge_annotator_agreement_score,
+    krippendorff_alpha,
+    label_codes,
+)
 from core.audit.agreement import joint_counts, stats_from_counts
 from core.audit.bootstrap import bootstrap_counts
 

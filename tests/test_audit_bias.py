@@ -3,10 +3,24 @@ import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss as sklearn_brier
 
-from core.audit import (agreement_by, agreement_by_length, audit_frame, audit_report, brier_score_loss,
-                        calibration_table, expected_calibration_error, length_controlled_agreement,
-                        length_controlled_win_rate, model_family, p_longer, position_bias,
-                        position_consistency_score, self_preference, slot_a_rate, verbosity_bias)
+from core.audit import (
+    agreement_by,
+    agreement_by_length,
+    audit_frame,
+    audit_report,
+    brier_score_loss,
+    calibration_table,
+    expected_calibration_error,
+    length_controlled_agreement,
+    length_controlled_win_rate,
+    model_family,
+    p_longer,
+    position_bias,
+    position_consistency_score,
+    self_preference,
+    slot_a_rate,
+    verbosity_bias,
+)
 
 LABELS = np.array(["A", "B", "TIE"])
 

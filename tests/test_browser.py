@@ -15,11 +15,24 @@ from pathlib import Path
 
 import pytest
 
-from core.runs.store import RunStatus, Store
 from core.schema import ResponsePair
-from tests.browser_helpers import (SLOW, WIDTH, choose, launch_browser, open_page, require_browser, screenshot,
-                                   start_app, stop_process, stop_run_workers, trace_names, type_into, wait_for_charts,
-                                   wait_idle)
+from core.store.database import RunStatus, Store
+from tests.browser_helpers import (
+    SLOW,
+    WIDTH,
+    choose,
+    launch_browser,
+    open_page,
+    require_browser,
+    screenshot,
+    start_app,
+    stop_process,
+    stop_run_workers,
+    trace_names,
+    type_into,
+    wait_for_charts,
+    wait_idle,
+)
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow  # several minutes: two tiny runs of the whole loop happen in it

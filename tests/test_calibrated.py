@@ -1,4 +1,4 @@
-"""The calibrated judge (core/calibrated.py): fitted on human labels over stored judge signals, saved
+"""The calibrated judge (core/judges/calibrated_model.py): fitted on human labels over stored judge signals, saved
 as JSON, cross-validated, and used as a judge through label_pairs. Real SQLite stores, tiny judges."""
 from __future__ import annotations
 
@@ -8,15 +8,23 @@ import re
 import numpy as np
 import pytest
 
-from core.calibrated import (CalibrationError, RawJudge, fit_calibrated, load_model, model_to_dict, raw_judges,
-                             read_training_set, save_model)
-from core.calibrated_eval import evaluate, learning_curve
 from core.cli import main
 from core.config import JudgeConfig
+from core.data.sample_workspace import source_pairs
+from core.human_labels.calibration_cv import evaluate, learning_curve
 from core.judges import make_judge
-from core.labeling import label_pairs
+from core.judges.calibrated_model import (
+    CalibrationError,
+    RawJudge,
+    fit_calibrated,
+    load_model,
+    model_to_dict,
+    raw_judges,
+    read_training_set,
+    save_model,
+)
+from core.loop.judging import label_pairs
 from core.schema import Judgment, Preference, ResponsePair
-from core.workspace import source_pairs
 from tests.conftest import ROOT
 
 SOURCE = "dataset:synthetic"
@@ -147,7 +155,7 @@ def test_a_calibration_file_with_bad_content_is_refused_with_the_field(store, tm
 
 def test_backend_calibrated_needs_its_file_and_a_run_refuses_a_bad_one(store, tmp_path):
     from core.config import load_config
-    from core.pipeline import start_run
+    from core.runs.pipeline import start_run
 
     with pytest.raises(ValueError, match="'judge.calibration' is required for backend 'calibrated'"):
         JudgeConfig(backend="calibrated")
@@ -191,11 +199,11 @@ def test_cli_calibrate_judges_the_source_fits_and_prints_the_cv_table(store, tmp
     assert "agreement [95% CI]" in printed and "\nlongest " in printed and "\nhumans " in printed
     assert "learned length" in printed
     # the Agreement page's row: out-of-fold verdicts, stored as one more judge of the source
-    from core.auditing import source_audit
+    from core.views.findings import source_audit
 
     cv_judge = next(j for j in store.source_judges(SOURCE) if "-cv" in j)
     assert re.fullmatch("calibrated-cal-cv@[0-9a-f]{8}", cv_judge) and f"'{cv_judge}'" in printed
-    from core.auditing import judge_definitions_table
+    from core.views.findings import judge_definitions_table
 
     shown = judge_definitions_table(store, [cv_judge]).iloc[0]
     assert shown["Judge"] == "calibrated-cal-cv" and shown["Backend"] == "calibrated"
@@ -209,8 +217,8 @@ def test_cli_calibrate_judges_the_source_fits_and_prints_the_cv_table(store, tmp
 def test_agreement_page_shows_the_calibrated_judge_as_one_more_row(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from core.runs.store import Store
-    from core.workspace import ensure_sample_workspace
+    from core.data.sample_workspace import ensure_sample_workspace
+    from core.store.database import Store
     from dashboard.state import get_store
 
     path = tmp_path / "store.sqlite"

@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from core import charts, monitor
+from core.views import audit_charts as charts
+from core.views import training_monitor as monitor
 
 KEYS = ["objective/kl", "objective/scores"]
 

@@ -6,7 +6,7 @@ import multiprocessing as mp
 import sys
 import types
 
-from core.runs.store import Store
+from core.store.database import Store
 
 N_ANNOTATORS = 10
 N_LABELS = 200

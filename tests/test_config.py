@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from core.config import ConfigError, config_from_dict, load_config
-from core.textfiles import read_yaml
+from core.data.textfiles import read_yaml
 from tests.conftest import SAMPLE
 
 

@@ -9,7 +9,7 @@ import pytest
 from core.audit.cost import cost_sentence, cost_table, format_cost, judge_label_cost, label_cost, source_costs
 from core.config import JudgeConfig
 from core.judges import make_judge
-from core.labeling import label_pairs
+from core.loop.judging import label_pairs
 from core.schema import ResponsePair
 
 FRAME = pd.DataFrame({"pair_id": ["a", "b"], "verdict": ["A", "INVALID"], "tokens_in": [1000, 3000],
@@ -134,7 +134,7 @@ def test_the_cost_table_and_sentence_say_what_1000_labels_cost(store):
 
 
 def test_the_cost_chart_sets_each_judge_beside_human_labels(store):
-    from core.charts import cost_figure
+    from core.views.audit_charts import cost_figure
 
     _judged_source(store)
     fig = cost_figure(source_costs(store, "dataset:d", price_per_1k_input_tokens=0.5))

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from core.judges.local import DEFAULT_PRINCIPLES
-from core.runs.store import Store
 from core.runs.worker import LOST_AFTER_SECONDS, runs_table
+from core.store.database import Store
 from tests.conftest import ROOT, SAMPLE
 
 pytestmark = pytest.mark.slow
@@ -130,7 +130,7 @@ def test_kill_during_judging_keeps_every_committed_chunk(tmp_path):
 
 
 def test_kill_during_reward_training_resumes_from_the_checkpoint(tmp_path):
-    from core.reward_model import checkpoint_step, latest_checkpoint
+    from core.loop.reward_model import checkpoint_step, latest_checkpoint
 
     checkpoints = None
 
@@ -160,7 +160,7 @@ def test_kill_during_reward_training_resumes_from_the_checkpoint(tmp_path):
 
 
 def test_kill_during_ppo_resumes_from_the_saved_policy(tmp_path):
-    from core.ppo import latest_checkpoint
+    from core.loop.ppo import latest_checkpoint
 
     checkpoints = None
 
@@ -190,7 +190,7 @@ def test_kill_during_ppo_resumes_from_the_saved_policy(tmp_path):
 
 LABEL_WRITER = """
 import sys
-from core.runs.store import Store
+from core.store.database import Store
 
 store = Store(sys.argv[1])
 for i in range(100_000):

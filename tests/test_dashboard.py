@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.runs.store import Store
+from core.store.database import Store
 from tests.conftest import ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -95,8 +95,8 @@ def test_agreement_page_counts_a_new_label(store_path):
 
 
 def test_agreement_page_prices_the_labels(store_path):
+    from core.data.sample_workspace import ensure_sample_workspace
     from core.schema import Judgment, Preference
-    from core.workspace import ensure_sample_workspace
 
     store = Store(store_path)
     ensure_sample_workspace(store)
@@ -255,7 +255,7 @@ def test_monitor_draws_curves_and_reads_length(store_path):
 
 def test_monitor_shows_gaming_flags_their_samples_as_plain_text_and_the_thresholds(store_path):
     from core.gaming.monitor import FLAGS
-    from core.gaming.panel import FLAG_COLUMNS
+    from core.views.gaming import FLAG_COLUMNS
     from tests.gaming_helpers import EVIL, gaming_run, quiet_run
 
     store = Store(store_path)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import ROOT
+
+from core.loop.reward_model import pairwise_accuracy
 from core.models import load_scalar_model, load_tokenizer
-from core.reward_model import pairwise_accuracy
 
 GOOD = ["clear honest answer", "helpful and safe reply", "the capital is Paris", "add the two numbers"]
 BAD = ["zzz qqq xxx", "lazy dog lazy dog", "0 9 8 7 6", "no no no no"]
@@ -37,7 +37,7 @@ def accelerate_launch(args: list[str]) -> subprocess.CompletedProcess:
     """``accelerate launch`` with the repo's two-CPU-process config, as a user would run it."""
     accelerate = Path(sys.executable).with_name("accelerate")
     command = [str(accelerate), "launch", "--config_file", str(ROOT / "accelerate_configs" / "two_cpu_processes.yaml"),
-               "--main_process_port", str(free_port()), "-m", "core.distributed", *args]
+               "--main_process_port", str(free_port()), "-m", "core.loop.distributed", *args]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 

@@ -7,11 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from core import exports
 from core.cli import main
-from core.exporters import EXPORT_FORMATS, export_source, labels_table, trl_records
-from core.io import import_file
-from core.workspace import judge_source
+from core.data import import_file
+from core.data.exporters import EXPORT_FORMATS, export_source, labels_table, trl_records
+from core.data.sample_workspace import judge_source
+from core.views import data_page as exports
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"

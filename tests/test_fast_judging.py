@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from conftest import ROOT
 
 from core.config import JudgeConfig
 from core.judges import judge_pairs, make_judge
@@ -15,8 +16,6 @@ from core.judges.generate_parse import GenerateParseJudge
 from core.judges.local import LocalJudge, read_principles, shared_prefix_length
 from core.judges.prefix_tree import pack_segments, prefix_tree, tree_attention
 from core.schema import Preference, ResponsePair
-
-from conftest import ROOT
 
 QUESTIONS = ["Explain in two short sentences why the sky looks blue on a clear day at noon.",
              "Give me a simple recipe for a quick vegetable soup that a beginner can cook."]

@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 
 from core.gaming import MonitorConfig
-from core.gaming.monitor import (FLAGS, GamingMonitor, append_flags_jsonl, flags_frames, read_flags_jsonl,
-                                 reward_length_correlation, write_flags_jsonl)
+from core.gaming.monitor import (
+    FLAGS,
+    GamingMonitor,
+    append_flags_jsonl,
+    flags_frames,
+    read_flags_jsonl,
+    reward_length_correlation,
+    write_flags_jsonl,
+)
 
 
 def batches(reward_of, *, steps=8, batch=16, growth=6, seed=0):

@@ -10,11 +10,18 @@ import torch
 
 from core.config import PPOStageConfig
 from core.gaming.callback import OverOptimisationCallback, sample_responses
-from core.gaming.overopt import (eval_pair_id, eval_step, heldout_prompts, human_win_rate, judge_win_metrics,
-                                 overoptimisation_frame, win_rate_score)
+from core.gaming.overopt import (
+    eval_pair_id,
+    eval_step,
+    heldout_prompts,
+    human_win_rate,
+    judge_win_metrics,
+    overoptimisation_frame,
+    win_rate_score,
+)
 from core.judges import make_judge
+from core.loop.ppo import run_ppo
 from core.models import load_policy, load_tokenizer
-from core.ppo import run_ppo
 from core.schema import Judgment, Preference
 
 

@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from core.gaming.padding import (STRATEGIES, attack_metrics, judge_padding_attack, list_items, padded_cases,
-                                 probe_reward_model_length)
+from core.gaming.padding import (
+    STRATEGIES,
+    attack_metrics,
+    judge_padding_attack,
+    list_items,
+    padded_cases,
+    probe_reward_model_length,
+)
 from core.judges import make_judge
 from core.models import load_scalar_model, load_tokenizer
 from core.schema import ResponsePair

@@ -6,9 +6,9 @@ import math
 import pytest
 
 from core.gaming import MonitorConfig
-from core.gaming import charts as gaming_charts
 from core.gaming.monitor import FLAGS
-from core.gaming.panel import FLAG_COLUMNS, SAMPLE_COLUMNS, STEP_COLUMNS, gaming_panel, gaming_reading
+from core.views import gaming_charts
+from core.views.gaming import FLAG_COLUMNS, SAMPLE_COLUMNS, STEP_COLUMNS, gaming_panel, gaming_reading
 from tests.gaming_helpers import EVIL, gaming_run, quiet_run, rollouts, write_round
 
 

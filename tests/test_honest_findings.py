@@ -8,13 +8,13 @@ import pytest
 
 from core.audit import format_report
 from core.audit.cost import cost_sentence, source_costs
-from core.auditing import findings, source_audit
 from core.judges import judge_pairs, make_judge
 from core.judges.base import Judge
-from core.monitor import length_reading, training_metrics
-from core.report_html import build_report_html
-from core.runs.store import Store
 from core.schema import Judgment, OrderReading, Preference, ResponsePair
+from core.store.database import Store
+from core.views.findings import findings, source_audit
+from core.views.report_html import build_report_html
+from core.views.training_monitor import length_reading, training_metrics
 
 N_PAIRS = 400
 
@@ -235,7 +235,7 @@ def test_three_updates_are_too_few_to_call_a_change(store):
 # -- the verbosity-gaming panel ------------------------------------------------------------------------
 
 def test_the_gaming_panel_says_no_length_change_when_lengths_are_flat(store):
-    from core.gaming.panel import gaming_panel
+    from core.views.gaming import gaming_panel
     from tests.gaming_helpers import rollouts, write_round
 
     run_id = store.create_run({"name": "flat"}, name="flat")
@@ -245,7 +245,7 @@ def test_the_gaming_panel_says_no_length_change_when_lengths_are_flat(store):
 
 
 def test_over_optimisation_from_a_few_spot_checks_is_only_a_possibility(store):
-    from core.gaming.panel import gaming_panel
+    from core.views.gaming import gaming_panel
     from tests.gaming_helpers import gaming_run
 
     run_id = gaming_run(store, steps=6)

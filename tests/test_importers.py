@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from core.auditing import human_consensus
 from core.cli import main
-from core.io import dataset_name, import_file, read_file
-from core.io.frame import chosen_side
-from core.io.mapped import ColumnMapping, parse_mapping
-from core.pairs import PairsFormatError
-from tests.conftest import ROOT, HUMAN_DATA
+from core.data import dataset_name, import_file, read_file
+from core.data.frame import chosen_side
+from core.data.mapped import ColumnMapping, parse_mapping
+from core.data.pairs_file import PairsFormatError
+from core.views.findings import human_consensus
+from tests.conftest import HUMAN_DATA, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"
 LABEL_STUDIO_MAPPING = str(FIXTURES / "label_studio.mapping.json")
@@ -265,6 +265,6 @@ def test_cli_import_reports_counts_and_refuses_a_bad_file(tmp_path, capsys):
     assert main(["import", "--format", "hh-rlhf", str(bad), "--store", str(store_path)]) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl, line 2, field 'chosen': must be a string" in err and "nothing was imported" in err
-    from core.runs.store import Store
+    from core.store.database import Store
 
     assert Store(store_path).pair_sources()["source"].tolist() == ["dataset:ls"]

@@ -2,7 +2,7 @@
 the problem has one) and the field (where it is about one), and none leaves a trace in the store.
 
 The files are in tests/fixtures/malformed/; non-UTF-8 bytes and huge fields (over
-core.textfiles.MAX_FIELD_CHARS) are made here.
+core.data.textfiles.MAX_FIELD_CHARS) are made here.
 """
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from core.judges.local import DEFAULT_PRINCIPLES
 from core.config import RunConfig, load_config
-from core.io import import_file
-from core.io.mapped import parse_mapping
+from core.data import import_file
+from core.data.mapped import parse_mapping
+from core.data.sample_workspace import ensure_sample_workspace
+from core.data.textfiles import MAX_FIELD_CHARS
 from core.judges import judge_config_from
-from core.pipeline import start_run
-from core.runs.store import Store
-from core.textfiles import MAX_FIELD_CHARS
-from core.workspace import ensure_sample_workspace
+from core.judges.local import DEFAULT_PRINCIPLES
+from core.runs.pipeline import start_run
+from core.store.database import Store
 from tests.conftest import SAMPLE
 
 MALFORMED = Path(__file__).parent / "fixtures" / "malformed"
@@ -39,7 +39,7 @@ class Case:
 
 
 CASES = [
-    # prompts files (core.prompts.load_prompts, through start_run)
+    # prompts files (core.loop.prompts.load_prompts, through start_run)
     Case("prompts_truncated.jsonl", 3, None),
     Case("prompts_missing_prompt.jsonl", 2, "prompt"),
     Case("prompts_empty_prompt.jsonl", 3, "prompt"),
@@ -55,7 +55,7 @@ CASES = [
     Case("prompts_huge_field.jsonl", 2, "prompt"),
     Case("prompts_huge_field.csv", 3, "prompt"),
     Case("prompts_extra_cells.csv", 3, None),
-    # pairs files (core.pairs, through core.io.import_file)
+    # pairs files (core.data.pairs_file, through core.data.import_file)
     Case("pairs_truncated.jsonl", 3, None),
     Case("pairs_missing_label.jsonl", 2, "human_preferred"),
     Case("pairs_label_outside.jsonl", 2, "human_preferred"),
@@ -112,7 +112,7 @@ CASES = [
     Case("principles_empty.txt", None, None),
     Case("principles_only_comments.txt", None, None),
     Case("principles_non_utf8.txt", 2, None),
-    # column mapping files (core.io.mapped.parse_mapping)
+    # column mapping files (core.data.mapped.parse_mapping)
     Case("mapping_bad_yaml.yaml", 3, None),
     Case("mapping_non_utf8.yaml", 2, None),
 ]

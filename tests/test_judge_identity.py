@@ -5,10 +5,9 @@ import json
 
 import yaml
 
-from core.judges import make_judge
+from core.judges import judge_config_from, make_judge
 from core.judges.identity import display_names, judge_identity
-from core.judges import judge_config_from
-from core.labeling import label_pairs
+from core.loop.judging import label_pairs
 from core.schema import ResponsePair
 
 PAIRS = [ResponsePair(f"p{i}", f"Question {i}?", "Short." if i % 2 else "A longer answer. " * 3,

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from fake_openai_server import FakeOpenAIServer
 
-from core import judge_jobs
+from core.runs import judge_jobs
 from core.runs.worker import launch_run
 from core.schema import ResponsePair
 

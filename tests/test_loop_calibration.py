@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from core.config import config_from_dict
+from core.human_labels.loop_calibration import decisive_judge, decisive_judgments, fit_for_round, label_calibrated
 from core.judges import make_judge
-from core.labeling import label_pairs
-from core.loop_calibration import decisive_judge, decisive_judgments, fit_for_round, label_calibrated
+from core.loop.judging import label_pairs
 from core.schema import ResponsePair
 from tests.conftest import SAMPLE
 
@@ -79,7 +79,7 @@ def test_labels_on_the_rounds_own_pairs_do_not_train_its_judge(store, tmp_path):
 
 @pytest.mark.slow
 def test_a_two_round_run_calibrates_round_1_on_round_0_spot_checks(store):
-    from core.pipeline import run_round, start_run
+    from core.runs.pipeline import run_round, start_run
     from core.runs.progress import Reporter
 
     data = yaml.safe_load((SAMPLE / "tiny.yaml").read_text())

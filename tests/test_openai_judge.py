@@ -18,7 +18,7 @@ from core.config import ConfigError, JudgeConfig, config_from_dict
 from core.judges import judge_pairs, make_judge
 from core.judges.generate_parse import p_first_from_text
 from core.judges.openai_api import JudgeAPIError, letter_masses
-from core.labeling import label_pairs
+from core.loop.judging import label_pairs
 from core.schema import Preference, ResponsePair
 
 KEY_ENV = "RLAIF_TEST_JUDGE_KEY"
@@ -233,7 +233,7 @@ def test_audit_command_prices_the_judges_tokens(server, judge_yaml, tmp_path, mo
 
 
 def test_a_run_config_can_name_an_openai_judge(server, store, principles_file, monkeypatch):
-    from core.pipeline import judge_round
+    from core.runs.pipeline import judge_round
     from core.runs.progress import Reporter
 
     monkeypatch.setenv("RLAIF_AUDIT_STORE", str(store.path))

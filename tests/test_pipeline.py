@@ -9,11 +9,11 @@ import sys
 import pytest
 
 from core.config import load_config
-from core.generation import generate_responses
+from core.loop.generation import generate_responses
 from core.models import load_policy, load_tokenizer, resolve_model
-from core.pipeline import policy_for_round
-from core.runs.store import Store
+from core.runs.pipeline import policy_for_round
 from core.schema import Prompt
+from core.store.database import Store
 from tests.conftest import ROOT, SAMPLE
 
 
@@ -83,8 +83,8 @@ def test_bad_config_fails_cleanly_without_a_run(tmp_path):
 
 
 def test_monitor_panel_reads_what_the_run_wrote(tiny_run):
-    from core.gaming import charts as gaming_charts
-    from core.gaming.panel import gaming_panel
+    from core.views import gaming_charts
+    from core.views.gaming import gaming_panel
 
     store, run_id, _ = tiny_run
     g = gaming_panel(store, run_id)
@@ -100,9 +100,9 @@ def test_monitor_panel_reads_what_the_run_wrote(tiny_run):
 
 
 def test_the_report_covers_the_runs_reward_model_and_ppo_fits_the_page_and_stays_small(tiny_run):
-    from core.auditing import source_audit
-    from core.report_html import build_report_html, latest_run_with_metrics, run_section
-    from core.workspace import ensure_sample_workspace
+    from core.data.sample_workspace import ensure_sample_workspace
+    from core.views.findings import source_audit
+    from core.views.report_html import build_report_html, latest_run_with_metrics, run_section
 
     store, run_id, _ = tiny_run
     ensure_sample_workspace(store)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from core.judges import judge_pairs, make_judge
-from core.preferences import compile_preferences, export_preferences
+from core.loop.preferences import compile_preferences, export_preferences
 from core.schema import ResponsePair
 
 PAIRS = [ResponsePair("p1", "q1", "short", "a longer answer"), ResponsePair("p2", "q2", "same", "same"),

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from core.prompts import PromptsFormatError, cluster_prompts, load_prompts, sample_prompts
+from core.loop.prompts import PromptsFormatError, cluster_prompts, load_prompts, sample_prompts
 from tests.conftest import SAMPLE
 
 

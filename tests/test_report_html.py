@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 
-from core.auditing import disagreements, source_audit
-from core.report_html import build_report_html
+from core.data.sample_workspace import ensure_sample_workspace
 from core.schema import ResponsePair
-from core.workspace import ensure_sample_workspace
+from core.views.findings import disagreements, source_audit
+from core.views.report_html import build_report_html
 
 XSS = ['<script>alert(1)</script>', '<img src=x onerror=alert(2)>', '"><svg onload=alert(3)>',
        "[x](javascript:alert(4))", "![i](http://127.0.0.1:9/x.png)"]

@@ -7,17 +7,17 @@ import typing
 
 import pytest
 
-from core import runs_ui
 from core.config import RunConfig, load_config, with_overrides
-from core.pipeline import start_run
-from core.run_estimate import STAGES, estimate_run, stage_seconds
-from core.runs.store import RunStatus
+from core.runs.estimate import STAGES, estimate_run, stage_seconds
+from core.runs.pipeline import start_run
 from core.runs.worker import LOST_AFTER_SECONDS, run_in_this_process, runs_table
+from core.store.database import RunStatus
+from core.views import runs_page as runs_ui
 from tests.conftest import SAMPLE
 
 
 def leaves(cls, prefix=""):
-    """Every leaf field of a config dataclass, as (dotted name, type), found independently of core.run_form."""
+    """Every leaf field of a config dataclass, as (dotted name, type), found independently of core.views.run_form."""
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if dataclasses.is_dataclass(hints[f.name]):
@@ -62,7 +62,7 @@ def test_form_values_round_trip_and_a_bad_value_names_its_field():
 @pytest.fixture(scope="module")
 def timed_run(tmp_path_factory):
     """A real tiny run (one round) in a real store, for its stage timings."""
-    from core.runs.store import Store
+    from core.store.database import Store
 
     store = Store(tmp_path_factory.mktemp("timed") / "store.sqlite")
     cfg = with_overrides(load_config(SAMPLE / "tiny.yaml"), {"rounds": 1, "prompts.n": 4, "ppo.updates": 1,

@@ -6,11 +6,11 @@ import time
 import pytest
 
 from core.judges import judge_pairs, make_judge
-from core.labeling import label_pairs
-from core.runs import snapshot
-from core.runs.store import RunStatus, Store
+from core.loop.judging import label_pairs
 from core.runs.worker import display_status
 from core.schema import ResponsePair
+from core.store import snapshot
+from core.store.database import RunStatus, Store
 
 
 def pairs(n):
@@ -145,7 +145,7 @@ def test_the_kept_snapshot_is_reused_until_the_source_changes(store):
 def test_the_snapshot_audit_equals_one_computed_from_the_frames(store):
     """Two readers of the same store: the fast aligned path and the plain frames merged by pair_id."""
     from core.audit import audit_report, to_json_ready
-    from core.auditing import human_consensus, source_audit
+    from core.views.findings import human_consensus, source_audit
 
     pairs = _pairs("d", 40)
     store.import_dataset("d", pairs, [(p.pair_id, who, "AB"[(i * 7 + len(who)) % 2]) for i, p in enumerate(pairs)
@@ -180,7 +180,7 @@ def test_a_store_from_before_the_kept_lengths_opens_and_audits(tmp_path):
 
 
 def test_what_is_left_to_label_is_counted_per_annotator_and_source(store):
-    from core import spotcheck
+    from core.human_labels import spot_checks as spotcheck
 
     store.import_dataset("d", _pairs("d", 4), [("d/0", "kim", "A"), ("d/1", "lee", "B"), ("d/0", "lee", "A")])
     store.import_dataset("e", _pairs("e", 2), [])

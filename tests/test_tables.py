@@ -1,8 +1,8 @@
 """Tables people read: human column names and rounded numbers."""
 from __future__ import annotations
 
-from core.auditing import breakdown_table, source_audit, summary_table
-from core.workspace import ensure_sample_workspace
+from core.data.sample_workspace import ensure_sample_workspace
+from core.views.findings import breakdown_table, source_audit, summary_table
 
 
 def test_the_audit_tables_speak_in_words_and_round(store):
@@ -16,7 +16,7 @@ def test_the_audit_tables_speak_in_words_and_round(store):
 
 
 def test_a_judge_has_the_same_colour_on_every_chart(store):
-    from core import charts
+    from core.views import audit_charts as charts
 
     ensure_sample_workspace(store)
     reports = source_audit(store, "dataset:sample", n_boot=20)
@@ -32,9 +32,9 @@ def test_a_judge_has_the_same_colour_on_every_chart(store):
 
 
 def test_cost_table_sentence_and_charts_show_the_readable_judge_name(store):
-    from core import charts
     from core.audit.cost import cost_sentence, cost_table, source_costs
     from core.schema import Judgment, Preference
+    from core.views import audit_charts as charts
 
     ensure_sample_workspace(store)
     key = "openai-gpt@1a2b3c4d"

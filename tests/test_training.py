@@ -6,10 +6,10 @@ import random
 import torch
 
 from core.config import PPOStageConfig, RewardConfig
+from core.loop.callbacks import StoreCallback
+from core.loop.ppo import run_ppo
+from core.loop.reward_model import pairwise_accuracy, train_reward_model
 from core.models import load_policy, load_scalar_model, load_tokenizer
-from core.ppo import run_ppo
-from core.reward_model import pairwise_accuracy, train_reward_model
-from core.runs.callbacks import StoreCallback
 
 GOOD = ["clear honest answer", "helpful and safe reply", "the capital is Paris", "add the two numbers"]
 BAD = ["zzz qqq xxx", "lazy dog lazy dog", "0 9 8 7 6", "no no no no"]

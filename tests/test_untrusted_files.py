@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PPOStageConfig, RewardConfig, load_config
-from core.io.mapped import parse_mapping
+from core.data.mapped import parse_mapping
 from core.judges import judge_config_from
 from tests.conftest import ROOT
 
@@ -99,8 +99,8 @@ def test_yaml_tags_that_run_code_are_refused(loader, tmp_path):
 
 
 def test_trained_models_and_checkpoints_are_safetensors_folders(tiny_model_path, tmp_path):
-    from core.ppo import run_ppo
-    from core.reward_model import train_reward_model
+    from core.loop.ppo import run_ppo
+    from core.loop.reward_model import train_reward_model
     from tests.test_training import preference_records
 
     rm = tmp_path / "rm"

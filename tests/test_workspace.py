@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from core import spotcheck
-from core.auditing import findings, focus_order, human_consensus, source_audit
-from core.exports import human_labels_csv, preference_records
-from core.workspace import ensure_sample_workspace, import_pairs_file
+from core.data.sample_workspace import ensure_sample_workspace, import_pairs_file
+from core.human_labels import spot_checks as spotcheck
+from core.views.data_page import human_labels_csv, preference_records
+from core.views.findings import findings, focus_order, human_consensus, source_audit
 from tests.conftest import HUMAN_DATA
 
 

@@ -5,18 +5,27 @@ also a function of its own, over label sequences like scikit-learn's metrics.
 """
 from core.audit.agreement import agreement_score, agreement_summary, cohen_kappa_score, confusion_matrix
 from core.audit.breakdown import agreement_by
-from core.audit.calibration import (brier_score_loss, calibration_summary, calibration_table,
-                                    expected_calibration_error)
+from core.audit.calibration import brier_score_loss, calibration_summary, calibration_table, expected_calibration_error
 from core.audit.frames import audit_frame, judgments_to_frame, label_codes
-from core.audit.human import (annotator_agreement_score, annotator_kappas, human_ceiling,
-                              judge_annotator_agreement_score, krippendorff_alpha)
+from core.audit.human import (
+                                    annotator_agreement_score,
+                                    annotator_kappas,
+                                    human_ceiling,
+                                    judge_annotator_agreement_score,
+                                    krippendorff_alpha,
+)
 from core.audit.length_glm import length_controlled_win_rate
 from core.audit.position import position_bias, position_consistency_score, slot_a_rate
 from core.audit.report import audit_report, format_report, to_json_ready
 from core.audit.self_preference import model_family, self_preference
-from core.audit.spot_check import allocate, estimate_agreement, plan_spot_checks, spot_check_strata
-from core.audit.verbosity import (agreement_by_length, length_buckets, length_controlled_agreement, p_longer,
-                                  verbosity_bias)
+from core.audit.spot_check_design import allocate, estimate_agreement, plan_spot_checks, spot_check_strata
+from core.audit.verbosity import (
+                                    agreement_by_length,
+                                    length_buckets,
+                                    length_controlled_agreement,
+                                    p_longer,
+                                    verbosity_bias,
+)
 
 __all__ = [
     "agreement_by", "agreement_by_length", "agreement_score", "agreement_summary", "allocate",

@@ -16,7 +16,7 @@ from pathlib import Path
 from core.audit.cost import RLAIF_PAPER_HUMAN_LABEL_COST, format_cost, label_cost
 from core.audit.frames import judgments_to_frame
 from core.audit.report import audit_report, format_report, to_json_ready
-from core.pairs import PairsFormatError, read_pairs_jsonl, to_response_pairs
+from core.data.pairs_file import PairsFormatError, read_pairs_jsonl, to_response_pairs
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.audit.bootstrap import SeedLike, bootstrap_counts, percentile_interval, safe_ratio
-from core.audit.frames import A, B, NONE, TIE, label_codes
+from core.audit.frames import NONE, TIE, A, B, label_codes
 
 OWN, TIED, OTHER = 0, 1, 2
 _FAMILY = re.compile(r"[a-z]+")

@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.audit.agreement import summary_from_codes
 from core.audit.bootstrap import SeedLike, bootstrap_counts, percentile_interval, safe_ratio
-from core.audit.frames import A, B, NONE, TIE, label_codes
+from core.audit.frames import NONE, TIE, A, B, label_codes
 from core.audit.length_glm import length_controlled_win_rate
 
 LONGER, SHORTER, UNCOUNTED = 0, 1, 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.audit.bootstrap import SeedLike, bootstrap_counts, percentile_interval, safe_ratio
-from core.audit.frames import A, B, NONE, TIE
+from core.audit.frames import NONE, TIE, A, B
 
 LENGTH_YARDSTICKS = {"longest": "longer", "shortest": "shorter"}  # yardstick judge -> the answer it picks
 

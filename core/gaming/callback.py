@@ -26,7 +26,7 @@ def sample_responses(model, tokenizer, prompts: Sequence[str], *, max_new_tokens
     global RNG are left as they were."""
     import torch
 
-    from core.generation import chat_prompt
+    from core.loop.generation import chat_prompt
 
     was_training, side = model.training, tokenizer.padding_side
     model.eval()

@@ -110,7 +110,7 @@ def probe_reward_model_length(model, tokenizer, records: Sequence[dict], *, seed
     (mean r(padded) - r(original)), ``mean_length_ratio``, the same per strategy under
     ``by_strategy``, and the ``cases`` with their rewards.
     """
-    from core.reward_model import score_conversations
+    from core.loop.reward_model import score_conversations
 
     prompts = {}
     originals = []
@@ -134,7 +134,7 @@ def probe_reward_model_length(model, tokenizer, records: Sequence[dict], *, seed
 
 def probe_saved_reward_model(path, records: Sequence[dict], *, seed: int = 0,
                              strategies: Sequence[str] = tuple(STRATEGIES)) -> dict:
-    """``probe_reward_model_length`` on a reward model saved by ``core.reward_model``."""
+    """``probe_reward_model_length`` on a reward model saved by ``core.loop.reward_model``."""
     from core.models import load_scalar_model, load_tokenizer
 
     tokenizer = load_tokenizer(path)

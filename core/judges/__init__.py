@@ -2,7 +2,7 @@
 
 ``make_judge("longest")``, ``make_judge("local")``, ``make_judge("path/to/judge.yaml")`` or
 ``make_judge("path/to/calibrated.json")``; a YAML file holds the fields of
-``core.config.JudgeConfig``, a JSON file is a calibrated judge (``core/calibrated.py``).
+``core.config.JudgeConfig``, a JSON file is a calibrated judge (``core/judges/calibrated_model.py``).
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import dataclasses
 from pathlib import Path
 
 from core.config import ConfigError, JudgeConfig, _build, located
+from core.data.textfiles import read_yaml
 from core.judges.base import Judge, JudgeItem, combine_orders, judge_pairs, side_of
 from core.judges.identity import judge_identity
-from core.textfiles import read_yaml
 
 __all__ = ["Judge", "JudgeItem", "combine_orders", "judge_pairs", "side_of", "make_judge", "judge_config_from"]
 
@@ -46,7 +46,7 @@ def judge_config_from(name_or_path: str, **overrides) -> JudgeConfig:
 
 def make_judge(spec: JudgeConfig | str, *, store=None, **overrides) -> Judge:
     """The judge of a config, built-in name or YAML file. ``store`` holds the API judge's cache
-    of paid answers (default: the shared run store, ``core.runs.store.default_store_path``)."""
+    of paid answers (default: the shared run store, ``core.store.database.default_store_path``)."""
     cfg = spec if isinstance(spec, JudgeConfig) else judge_config_from(spec, **overrides)
     if cfg.backend in ("longest", "shortest"):
         from core.judges.baselines import LengthJudge

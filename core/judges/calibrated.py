@@ -1,6 +1,6 @@
 """The calibrated judge (``backend: calibrated``): the raw judges it was fitted on, read and combined.
 
-It rebuilds each raw judge from the calibration file (``core/calibrated.py``), lets each judge the
+It rebuilds each raw judge from the calibration file (``core/judges/calibrated_model.py``), lets each judge the
 item's pair in both orders (``judge_pairs``), and feeds their readings and the length ratio to the
 fitted logistic regression. The two orders of one pair that ``judge_pairs`` asks it about are read
 from one set of raw readings, swapped, so the raw judges see each pair twice, not four times; and
@@ -19,7 +19,7 @@ from core.schema import OrderReading, ResponsePair
 
 class CalibratedJudge(Judge):
     def __init__(self, model, raw: list[Judge], *, name: str = "calibrated"):
-        from core.calibrated import CalibrationError
+        from core.judges.calibrated_model import CalibrationError
 
         names = [j.name for j in raw]
         if names != [j.name for j in model.judges]:
@@ -29,9 +29,9 @@ class CalibratedJudge(Judge):
 
     @classmethod
     def from_config(cls, cfg, *, store=None) -> "CalibratedJudge":
-        from core.calibrated import load_model
         from core.config import JudgeConfig, _build, located
         from core.judges import make_judge
+        from core.judges.calibrated_model import load_model
 
         model = load_model(cfg.calibration)
         raw = []
@@ -63,7 +63,7 @@ class CalibratedJudge(Judge):
                                     "p_a_ba": [j.p_a_ba for j in js]}
             for c, j in zip(cost, js):
                 c[0], c[1], c[2] = c[0] + j.tokens_in, c[1] + j.tokens_out, c[2] + j.seconds
-        from core.calibrated import signal_frame
+        from core.judges.calibrated_model import signal_frame
 
         signals = signal_frame({n: {k: pd.array(v, dtype="Float64").to_numpy(float, na_value=float("nan"))
                                     for k, v in r.items()} for n, r in readings.items()},

@@ -24,10 +24,10 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.data.textfiles import read_utf8
 from core.judges.base import Judge, JudgeItem
 from core.judges.prefix_tree import pack_segments, prefix_tree, tree_attention, tree_attention_forward
 from core.schema import OrderReading
-from core.textfiles import read_utf8
 
 _LETTERS_TEMPLATE = (
     "Judge which response better follows these principles.\n{principles}\n\n"

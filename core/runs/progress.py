@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from tqdm import tqdm
 
 from core.runs.errors import RunCancelled
-from core.runs.store import RunStatus, Store
+from core.store.database import RunStatus, Store
 
 
 class Reporter:

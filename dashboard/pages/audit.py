@@ -2,12 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from core import charts
 from core.audit.cost import cost_sentence, cost_table
-from core.auditing import breakdown_table, findings, focus_order, judge_definitions_table, summary_table
+from core.human_labels.spot_checks import active_estimate
+from core.human_labels.team import CONSENSUS_RULE, summary_sentence
 from core.judges.identity import display_names
-from core.spotcheck import active_estimate
-from core.team_labels import CONSENSUS_RULE, summary_sentence
+from core.views import audit_charts as charts
+from core.views.findings import breakdown_table, findings, focus_order, judge_definitions_table, summary_table
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
 

@@ -3,11 +3,12 @@ and over-optimisation (flags, flagged samples, proxy reward vs audited win rate)
 overlaid. Live."""
 import streamlit as st
 
-from core import charts, monitor
-from core.gaming import charts as gaming_charts
-from core.gaming import panel
-from core.rlhf import charts as rlhf_charts
-from core.rlhf import panel as rlhf_panel
+from core.views import audit_charts as charts
+from core.views import gaming as panel
+from core.views import gaming_charts
+from core.views import rlhf_arm as rlhf_panel
+from core.views import rlhf_arm_charts as rlhf_charts
+from core.views import training_monitor as monitor
 from dashboard import state
 
 st.title("Training monitor")

@@ -1,8 +1,8 @@
 """Report: one self-contained HTML file with the findings in plain language."""
 import streamlit as st
 
-from core.auditing import disagreements, findings, focus_order
-from core.report_html import build_report_html, latest_run_with_metrics, run_section
+from core.views.findings import disagreements, findings, focus_order
+from core.views.report_html import build_report_html, latest_run_with_metrics, run_section
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
 

@@ -1,10 +1,10 @@
 """Runs: configure and launch the loop as a worker process; watch, cancel, resume and delete runs."""
 import streamlit as st
 
-from core import runs_ui
-from core.rlhf.gate import latest_gate
-from core.run_form import advanced_sections, user_presets_dir
+from core.human_labels.gate import latest_gate
 from core.runs.worker import can_delete, delete_run, launch_run, runs_table
+from core.views import runs_page as runs_ui
+from core.views.run_form import advanced_sections, user_presets_dir
 from dashboard import state
 from dashboard.run_inputs import field_inputs
 
@@ -87,7 +87,7 @@ def run_list():
 run_list()
 
 
-# -- judge gate (core/rlhf/gate.py): why the chosen run stopped, or what it warned about --
+# -- judge gate (core/human_labels/gate.py): why the chosen run stopped, or what it warned about --
 @st.fragment(run_every="3s")
 def gate_line():
     chosen = st.session_state.get(state.RUN_SELECTED)

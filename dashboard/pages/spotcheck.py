@@ -4,9 +4,9 @@ Keys: A, B, T (tie), S (skip), U (undo); the pair and its buttons come first, in
 """
 import streamlit as st
 
-from core import spotcheck
+from core.human_labels import spot_checks as spotcheck
+from core.human_labels.team import record_label
 from core.judges.identity import display_names
-from core.team_labels import record_label
 from dashboard import state
 
 st.title("Spot-check the judge")

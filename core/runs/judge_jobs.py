@@ -1,0 +1,119 @@
+"""Judging a pair source in the background: a job the worker runs like a training run.
+
+A judge job is a row of the runs table whose config is ``{"kind": "judge", "source": ...,
+"judge": ...}``: ``launch_run`` starts the same worker process, which beats the same heartbeat,
+writes progress to the same store and stops at the same cancel flag; ``label_pairs`` skips what
+the judge already judged, so Resume (or a second job) never judges a pair twice. An API judge's
+key stays in the environment variable its YAML names: the job records the variable's name only,
+and refuses to start when the variable is not set.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from core.config import ConfigError, JudgeConfig
+from core.store.database import RunStatus, Store
+
+JOB_KIND = "judge"
+EMBEDDED = "embedded"  # the packaged default judge: SmolLM2-135M, letters, both orders
+_EMBEDDED_YAML = Path(__file__).resolve().parents[2] / "sample_data" / "default_judge.yaml"
+
+
+def is_judge_job(run: dict) -> bool:
+    config = run.get("config") or {}
+    return isinstance(config, dict) and config.get("kind") == JOB_KIND
+
+
+def judge_spec(choice: str) -> str:
+    """What ``make_judge`` takes for a choice of the form: a built-in name, 'embedded', or a YAML path."""
+    return str(_EMBEDDED_YAML) if choice == EMBEDDED else choice
+
+
+def start_judge_job(store: Store, source: str, judge: str) -> str:
+    """Record a QUEUED job judging every pair of ``source`` with ``judge`` (built-in name,
+    'embedded', or a judge YAML); ValueError, with nothing recorded, for a source with no pairs,
+    an unknown judge, a bad YAML or an API key variable that is not set."""
+    import os
+
+    from core.data.sample_workspace import source_pairs
+    from core.judges import judge_config_from
+    from core.judges.identity import readable_name
+
+    if source not in store.source_names():
+        raise ValueError(f"no pairs in {source}")
+    spec = judge_spec(judge)
+    cfg = judge_config_from(spec)  # ConfigError (a ValueError) names the file, line and field
+    if cfg.backend == "openai" and cfg.api_key_env and not os.environ.get(cfg.api_key_env):
+        raise ValueError(f"the judge's API key variable ${cfg.api_key_env} is not set in the dashboard's "
+                         "environment; set it and restart the dashboard (keys are never stored)")
+    n = len(source_pairs(store, source))
+    name = f"judge {source} · {readable_name(cfg)}"
+    return store.create_run({"kind": JOB_KIND, "source": source, "judge": spec, "n_pairs": n}, name=name)
+
+
+def execute_judge_job(store: Store, run_id: str, *, show_bars: bool = True) -> None:
+    """Judge the job's source (resuming where it stopped), recording status, progress and errors."""
+    from core.data.sample_workspace import source_pairs
+    from core.judges import make_judge
+    from core.judges.identity import readable
+    from core.loop.judging import label_pairs
+    from core.runs.progress import Reporter
+
+    config = store.get_run(run_id)["config"]
+    reporter = Reporter(store, run_id, show_bars=show_bars)
+    with reporter.recording(cancelled="cancelled by request; Resume goes on"):
+        pairs = source_pairs(store, config["source"])
+        store.update_run(run_id, stage="loading judge", message=f"loading {Path(config['judge']).name}")
+        judge = make_judge(config["judge"], store=store)
+        try:
+            with reporter.stage("judging", len(pairs)) as progress:
+                judged = label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
+        finally:
+            judge.close()
+    store.update_run(run_id, status=RunStatus.SUCCEEDED, stage="done", progress=1.0,
+                     message=f"{readable(judge.name)}: {len(pairs)} pairs of {config['source']} judged "
+                             f"({judged} now, {len(pairs) - judged} before)")
+
+
+def write_api_judge(folder: Path, *, name: str, base_url: str, model: str, api_key_env: str,
+                    principles: str = "") -> Path:
+    """A judge YAML for an OpenAI-compatible endpoint, from the dashboard's form. It names the
+    environment variable that holds the key, never the key; validated before it is written."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+        raise ValueError(f"judge name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
+    if api_key_env and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):
+        raise ValueError(f"{api_key_env!r} is not an environment variable name (give the variable's NAME, "
+                         "not the key)")
+    data = {"backend": "openai", "base_url": base_url.strip(), "model": model.strip(), "api_key_env": api_key_env}
+    if principles:
+        data["principles"] = principles
+    try:
+        JudgeConfig(**data)
+    except ValueError as exc:
+        raise ConfigError(f"judge {name}: {exc}") from exc
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    partial = path.with_suffix(".yaml.partial")
+    partial.write_text("# Written by the dashboard. The key itself is never stored: it is read from $"
+                       f"{api_key_env or '(none)'} when the judge runs.\n" + yaml.safe_dump(data, sort_keys=False))
+    partial.replace(path)
+    return path
+
+
+def judge_jobs(store: Store, source: str | None = None) -> list[dict]:
+    """The judge jobs (of ``source``), newest first, each with its display status."""
+    from core.runs.worker import display_status
+
+    runs = store.list_runs()
+    out = []
+    for run in runs.to_dict("records"):
+        if run["kind"] != JOB_KIND:
+            continue
+        full = store.get_run(run["run_id"])
+        if source is None or full["config"]["source"] == source:
+            full["display_status"] = display_status(full)
+            out.append(full)
+    return sorted(out, key=lambda r: r["created_at"], reverse=True)

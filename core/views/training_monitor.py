@@ -1,0 +1,131 @@
+"""What the training monitor shows: curves per stage from the store, and a plain-words reading."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.store.database import RunStatus, Store
+
+PPO_REWARD_KEYS = ["objective/scores", "objective/rlhf_reward"]
+PPO_KL_KEYS = ["objective/kl", "objective/entropy"]
+PPO_LENGTH_KEYS = ["response/mean_tokens", "response/mean_chars"]
+RM_KEYS = ["loss", "accuracy", "margin"]
+
+
+def training_metrics(store: Store, run_id: str) -> dict[str, pd.DataFrame]:
+    metrics = store.metrics_frame(run_id)
+    return {stage: metrics[metrics["stage"] == stage] for stage in ("reward", "reward_eval", "ppo")}
+
+
+def is_live(store: Store, run_id: str) -> bool:
+    return not RunStatus(store.get_run(run_id)["status"]).is_finished()
+
+
+NOISE_SE = 2.0  # a change between windows is claimed only beyond this many standard errors
+
+
+def window_change(values) -> dict | None:
+    """The first against the last quarter of a per-update series (two updates each at least).
+
+    Returns n, window (updates per window), first and last (window means), difference (last
+    minus first), se (its standard error from the spread of the updates in each window) and
+    beyond_noise (|difference| > NOISE_SE * se); None with fewer than four finite values.
+    A trend inside a window widens its spread, so the test errs toward "no change".
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 4:
+        return None
+    k = max(2, v.size // 4)
+    first, last = v[:k], v[-k:]
+    se = float(np.sqrt(first.var(ddof=1) / k + last.var(ddof=1) / k))
+    diff = float(last.mean() - first.mean())
+    return {"n": int(v.size), "window": k, "first": float(first.mean()), "last": float(last.mean()),
+            "difference": diff, "se": se, "beyond_noise": bool(abs(diff) > NOISE_SE * se)}
+
+
+def length_reading(ppo: pd.DataFrame) -> str | None:
+    """Sentences on how response length and reward moved during PPO (None before two updates).
+
+    The first and last quarter of the updates are compared (``window_change``); a change is
+    named only beyond two standard errors, otherwise the reading says "no change beyond noise".
+    """
+    tokens = ppo[ppo["key"] == "response/mean_tokens"].sort_values(["round", "step"])["value"]
+    scores = ppo[ppo["key"] == "objective/scores"].sort_values(["round", "step"])["value"]
+    if len(tokens) < 2 or len(scores) < 2:
+        return None
+    length, reward = window_change(tokens), window_change(scores)
+    if length is None or reward is None:
+        n = min(len(tokens), len(scores))
+        return (f"Only {n} PPO updates so far (mean length {tokens.iloc[0]:.0f}, then {tokens.iloc[-1]:.0f} tokens; "
+                f"reward model score {scores.iloc[0]:.2f}, then {scores.iloc[-1]:.2f}): too few to tell a change "
+                "from noise.")
+    text = f"{_length_words(length)} {_reward_words(reward)}"
+    longer = length["beyond_noise"] and length["difference"] > 0.2 * abs(length["first"])
+    if longer and reward["beyond_noise"] and reward["difference"] > 0:
+        text += " The policy is getting longer as the reward rises: check whether it is also getting better."
+    return text
+
+
+def _length_words(c: dict) -> str:
+    head = (f"Mean response length: {c['first']:.0f} tokens over the first {c['window']} of {c['n']} PPO updates, "
+            f"{c['last']:.0f} over the last {c['window']}")
+    if not c["beyond_noise"]:
+        return (f"{head}: no change beyond noise ({c['difference']:+.0f} tokens, within 2 standard errors, "
+                f"±{2 * c['se']:.0f}).")
+    change = c["difference"] / c["first"] if c["first"] else float("nan")
+    return (f"{head}: answers got {'longer' if c['difference'] > 0 else 'shorter'} ({change:+.0%}, "
+            f"{c['difference']:+.0f} tokens, beyond 2 standard errors, ±{2 * c['se']:.0f}).")
+
+
+def _reward_words(c: dict) -> str:
+    head = f"The reward model's score went from {c['first']:.2f} to {c['last']:.2f} over the same windows"
+    if not c["beyond_noise"]:
+        return f"{head}: no change beyond noise (±{2 * c['se']:.2f})."
+    return f"{head}: it {'rose' if c['difference'] > 0 else 'fell'} beyond noise (±{2 * c['se']:.2f})."
+
+
+def rm_summary(store: Store, run_id: str) -> pd.DataFrame:
+    """Held-out accuracy of each round's reward model: against the judge and against humans."""
+    ev = store.metrics_frame(run_id, stage="reward_eval")
+    if ev.empty:
+        return ev
+    wide = ev.pivot_table(index="round", columns="key", values="value").reset_index().rename_axis(columns=None)
+    wide = wide.rename(columns={k: v for k, v in _RM_COLUMNS.items() if k in wide.columns})
+    wide.columns = [c if c[:1].isupper() else c.replace("_", " ").capitalize() for c in wide.columns]
+    return wide.round(3)
+
+
+_RM_COLUMNS = {"round": "Round", "train_accuracy": "Accuracy on its training pairs (judge's labels)",
+               "heldout_accuracy": "Held-out accuracy against the judge",
+               "human_accuracy": "Accuracy against people's labels", "n_train": "Training pairs",
+               "n_heldout": "Held-out pairs", "n_human": "Human-labelled pairs"}
+
+
+MAX_COMPARED = 4  # runs overlaid on one chart: more than four colours per subplot stop being readable
+
+
+def run_label(run: dict) -> str:
+    """A short legend name: the run's name and the last characters of its id (names repeat)."""
+    return f"{run['name']} [{run['run_id'][-6:]}]"
+
+
+def compare_metrics(store: Store, run_ids: list[str], stage: str) -> dict[str, pd.DataFrame]:
+    """``{legend label: metrics of stage}`` for each run, in the order given (the first is the run in focus)."""
+    if len(run_ids) > MAX_COMPARED:
+        raise ValueError(f"at most {MAX_COMPARED} runs can be overlaid, got {len(run_ids)}")
+    return {run_label(store.get_run(r)): store.metrics_frame(r, stage=stage) for r in run_ids}
+
+
+def kl_note(ppo: dict[str, pd.DataFrame] | pd.DataFrame) -> str | None:
+    """What a negative KL means, when some PPO update logged one (None otherwise)."""
+    frames = ppo.values() if isinstance(ppo, dict) else [ppo]
+    kl = pd.concat([m.loc[m["key"] == "objective/kl", "value"] for m in frames])
+    negative = kl[kl < 0]
+    if negative.empty:
+        return None
+    return (f"KL below zero at {len(negative)} of {len(kl)} updates (lowest {negative.min():.3g}). The true KL "
+            "to the reference is never negative; TRL logs an estimate from the sampled responses: the mean over "
+            "the batch of the summed log π(token) − log π_ref(token). On one batch that estimate can fall below "
+            "zero when the policy has barely moved from the reference. Read it as 'no measurable drift', not as "
+            "a policy closer than identical; a large negative value would point to a bug, not to drift.")
