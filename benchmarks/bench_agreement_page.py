@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_agreement_page.py [--n 100000] [--goal 1.5] [--store FILE]
 
 Fills a fresh store (a temp file; ``--store`` keeps it and reuses it when it exists) through
-``core.store.database.Store``: pairs with realistic response lengths, one team label per pair
+``core.store.Store``: pairs with realistic response lengths, one team label per pair
 (three votes on 5% of them), and both-order verdicts of three judges (a local-model-like
 judge that leans to length and to the first slot, ``longest`` and ``random``). Then it
 renders dashboard/pages/audit.py with ``streamlit.testing`` AppTest, timing ``.run()``:
@@ -105,7 +105,7 @@ def judge_probabilities(signal, len_a, len_b, rng: np.random.Generator) -> dict[
 def fill_store(path: Path, n: int, seed: int = 0):
     """A fresh store with ``n`` labelled pairs judged by three judges, then the sample workspace."""
     from core.data.sample_workspace import ensure_sample_workspace
-    from core.store.database import Store
+    from core.store import Store
 
     rng = np.random.default_rng(seed)
     store = Store(path)
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"filled {path} with {args.n:,} pairs in {time.perf_counter() - start:.1f} s "
               f"({path.stat().st_size / 2**20:.0f} MiB)")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall time grows with it, CPU time hardly")
-    from core.store.database import Store
+    from core.store import Store
 
     store = Store(path)
     start_streamlit()

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="judge nothing: calibrate on the pairs every judge has judged so far")
     args = ap.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from core.store.database import Store
+    from core.store import Store
 
     args.store.parent.mkdir(parents=True, exist_ok=True)
     store = Store(args.store)

@@ -12,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from core.store.database import default_store_path
+from core.store import default_store_path
 
 DEFAULT_STORE = default_store_path()
 DASHBOARD_APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     from core.config import load_config
     from core.runs.worker import run_in_this_process
-    from core.store.database import Store
+    from core.store import Store
 
     store = Store(args.store)
     if args.resume:
@@ -85,7 +85,7 @@ def _run(args) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     print(f"run {run_id} -> store {store.path.resolve()}", file=sys.stderr)
-    from core.runs.errors import GateFailed
+    from core.human_labels.gate import GateFailed
 
     try:
         run_in_this_process(store, run_id)
@@ -113,7 +113,7 @@ def _dashboard(extra: list[str]) -> int:
 
 def _worker(args) -> int:
     from core.runs.worker import run_in_this_process
-    from core.store.database import Store
+    from core.store import Store
 
     run_in_this_process(Store(args.store), args.run_id, show_bars=False)
     return 0
@@ -123,7 +123,7 @@ def _judge(args) -> int:
     from tqdm import tqdm
 
     from core.data.sample_workspace import ensure_sample_workspace, judge_source, source_pairs
-    from core.store.database import Store
+    from core.store import Store
 
     store = Store(args.store)
     ensure_sample_workspace(store)
@@ -159,7 +159,7 @@ def _calibrate(args) -> int:
     from core.human_labels.calibration_cv import evaluate, format_table, record_out_of_fold
     from core.judges.calibrated_model import CalibrationError, fit_calibrated, raw_judges, read_training_set, save_model
     from core.judges.identity import judge_identity
-    from core.store.database import Store
+    from core.store import Store
 
     store = Store(args.store)
     known = set(store.source_names())
@@ -216,7 +216,7 @@ def _add_import_export(sub) -> None:
 
 def _import(args) -> int:
     from core.data import import_file
-    from core.store.database import Store
+    from core.store import Store
 
     store = Store(args.store)
     try:
@@ -233,7 +233,7 @@ def _import(args) -> int:
 
 def _export(args) -> int:
     from core.data.exporters import export_source
-    from core.store.database import Store
+    from core.store import Store
 
     store = Store(args.store)
     try:

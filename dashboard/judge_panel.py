@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.runs import judge_jobs
 from core.runs.worker import launch_run
-from core.store.database import default_store_path
+from core.store import default_store_path
 from dashboard import state
 
 OTHER_YAML = "a judge YAML file on this machine…"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.store.database import Store, default_store_path
+from core.store import Store, default_store_path
 
 ANNOTATOR = "annotator"
 SOURCE = "source"

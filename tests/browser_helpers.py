@@ -86,7 +86,7 @@ def stop_process(proc: subprocess.Popen) -> None:
 
 def stop_run_workers(store) -> None:
     """End the worker processes the app launched for runs that have not finished (a failed test's leftovers)."""
-    from core.store.database import RunStatus
+    from core.store import RunStatus
 
     for run in store.list_runs().to_dict("records"):
         if run["pid"] and not RunStatus(run["status"]).is_finished():

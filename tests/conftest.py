@@ -29,7 +29,7 @@ def tiny_model_path() -> Path:
 
 @pytest.fixture
 def store(tmp_path):
-    from core.store.database import Store
+    from core.store import Store
 
     return Store(tmp_path / "store.sqlite")
 

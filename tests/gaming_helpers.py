@@ -11,7 +11,7 @@ from core.gaming.overopt import eval_pair_id, judge_win_metrics
 from core.judges import judge_pairs, make_judge
 from core.loop.ppo import length_metrics
 from core.schema import ResponsePair
-from core.store.database import Store
+from core.store import Store
 
 EVIL = "<img src=x onerror=alert(1)> **bold** <script>alert(2)</script>"
 

@@ -20,7 +20,7 @@ from core.judges.local import DEFAULT_PRINCIPLES
 from core.runs.pipeline import start_run
 from core.runs.worker import launch_run
 from core.schema import ResponsePair
-from core.store.database import RunStatus, Store
+from core.store import RunStatus, Store
 from core.views import access
 from tests.conftest import ROOT, SAMPLE
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from core.schema import ResponsePair
-from core.store.database import RunStatus, Store
+from core.store import RunStatus, Store
 from tests.browser_helpers import (
     SLOW,
     WIDTH,

@@ -218,7 +218,7 @@ def test_agreement_page_shows_the_calibrated_judge_as_one_more_row(tmp_path, mon
     from streamlit.testing.v1 import AppTest
 
     from core.data.sample_workspace import ensure_sample_workspace
-    from core.store.database import Store
+    from core.store import Store
     from dashboard.state import get_store
 
     path = tmp_path / "store.sqlite"

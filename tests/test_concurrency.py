@@ -6,7 +6,7 @@ import multiprocessing as mp
 import sys
 import types
 
-from core.store.database import Store
+from core.store import Store
 
 N_ANNOTATORS = 10
 N_LABELS = 200

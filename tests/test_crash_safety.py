@@ -21,7 +21,7 @@ import yaml
 
 from core.judges.local import DEFAULT_PRINCIPLES
 from core.runs.worker import LOST_AFTER_SECONDS, runs_table
-from core.store.database import Store
+from core.store import Store
 from tests.conftest import ROOT, SAMPLE
 
 pytestmark = pytest.mark.slow
@@ -190,7 +190,7 @@ def test_kill_during_ppo_resumes_from_the_saved_policy(tmp_path):
 
 LABEL_WRITER = """
 import sys
-from core.store.database import Store
+from core.store import Store
 
 store = Store(sys.argv[1])
 for i in range(100_000):

@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.store.database import Store
+from core.store import Store
 from tests.conftest import ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")

@@ -11,7 +11,7 @@ from core.audit.cost import cost_sentence, source_costs
 from core.judges import judge_pairs, make_judge
 from core.judges.base import Judge
 from core.schema import Judgment, OrderReading, Preference, ResponsePair
-from core.store.database import Store
+from core.store import Store
 from core.views.findings import findings, source_audit
 from core.views.report_html import build_report_html
 from core.views.training_monitor import length_reading, training_metrics

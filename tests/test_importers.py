@@ -265,6 +265,6 @@ def test_cli_import_reports_counts_and_refuses_a_bad_file(tmp_path, capsys):
     assert main(["import", "--format", "hh-rlhf", str(bad), "--store", str(store_path)]) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl, line 2, field 'chosen': must be a string" in err and "nothing was imported" in err
-    from core.store.database import Store
+    from core.store import Store
 
     assert Store(store_path).pair_sources()["source"].tolist() == ["dataset:ls"]

@@ -22,7 +22,7 @@ from core.data.textfiles import MAX_FIELD_CHARS
 from core.judges import judge_config_from
 from core.judges.local import DEFAULT_PRINCIPLES
 from core.runs.pipeline import start_run
-from core.store.database import Store
+from core.store import Store
 from tests.conftest import SAMPLE
 
 MALFORMED = Path(__file__).parent / "fixtures" / "malformed"

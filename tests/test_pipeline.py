@@ -13,7 +13,7 @@ from core.loop.generation import generate_responses
 from core.models import load_policy, load_tokenizer, resolve_model
 from core.runs.pipeline import policy_for_round
 from core.schema import Prompt
-from core.store.database import Store
+from core.store import Store
 from tests.conftest import ROOT, SAMPLE
 
 

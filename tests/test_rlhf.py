@@ -12,14 +12,13 @@ import pandas as pd
 import pytest
 
 from core.config import ConfigError, config_from_dict, load_config
-from core.human_labels.gate import apply_gate, gate_reading
+from core.human_labels.gate import GateFailed, apply_gate, gate_reading
 from core.human_labels.rlhf_arm import arm_frame, arm_records, train_reward_arms
 from core.human_labels.sources import gate_source
 from core.judges.identity import judge_identity
 from core.loop.reward_model import split_records
-from core.runs.errors import GateFailed
 from core.runs.pipeline import execute_run, run_dir, start_run
-from core.store.database import Store
+from core.store import Store
 from core.views.rlhf_arm import arms_reading, arms_table
 from tests.conftest import SAMPLE
 

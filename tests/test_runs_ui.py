@@ -11,7 +11,7 @@ from core.config import RunConfig, load_config, with_overrides
 from core.runs.estimate import STAGES, estimate_run, stage_seconds
 from core.runs.pipeline import start_run
 from core.runs.worker import LOST_AFTER_SECONDS, run_in_this_process, runs_table
-from core.store.database import RunStatus
+from core.store import RunStatus
 from core.views import runs_page as runs_ui
 from tests.conftest import SAMPLE
 
@@ -62,7 +62,7 @@ def test_form_values_round_trip_and_a_bad_value_names_its_field():
 @pytest.fixture(scope="module")
 def timed_run(tmp_path_factory):
     """A real tiny run (one round) in a real store, for its stage timings."""
-    from core.store.database import Store
+    from core.store import Store
 
     store = Store(tmp_path_factory.mktemp("timed") / "store.sqlite")
     cfg = with_overrides(load_config(SAMPLE / "tiny.yaml"), {"rounds": 1, "prompts.n": 4, "ppo.updates": 1,

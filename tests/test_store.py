@@ -9,8 +9,7 @@ from core.judges import judge_pairs, make_judge
 from core.loop.judging import label_pairs
 from core.runs.worker import display_status
 from core.schema import ResponsePair
-from core.store import snapshot
-from core.store.database import RunStatus, Store
+from core.store import RunStatus, Store, snapshot
 
 
 def pairs(n):

@@ -21,7 +21,7 @@ from core.audit.frames import COST_COLUMNS
 from core.config import JudgeConfig
 
 if TYPE_CHECKING:
-    from core.store.database import Store
+    from core.store import Store
 
 RLAIF_PAPER_AI_LABEL_COST = 0.06
 RLAIF_PAPER_HUMAN_LABEL_COST = 0.67

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.store.database import Store
+from core.store import Store
 
 EXPORT_FORMATS = ("trl-jsonl", "trl-parquet", "hf-dataset", "labels-csv")
 LABEL_SOURCES = ("judge", "human")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.store.database import Store
+from core.store import Store
 
 FORMATS = ("pairs", "trl", "hh-rlhf", "mapped")
 DEFAULT_ANNOTATOR = "imported"

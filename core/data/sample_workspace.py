@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.schema import Judgment, Preference, ResponsePair
-from core.store.database import Store
+from core.store import Store
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 SAMPLE_DATASET = "sample"

@@ -16,10 +16,19 @@ from pathlib import Path
 import pandas as pd
 
 from core.config import HUMAN_PAIRS_SOURCE, GateConfig, RunConfig, is_store_source
-from core.runs.errors import GateFailed
-from core.store.database import Store
+from core.store import Store
 
 STAGE = "gate"
+
+
+class GateFailed(Exception):
+    """The judge's agreement with people was below the run's gate (``gate.action: stop``); the
+    message gives the measured agreement, its CI, the threshold and the source."""
+
+    @property
+    def run_fields(self) -> dict:
+        """What the failed run's row says: the message is the reason, in full, with no class name."""
+        return {"error": str(self), "message": "stopped by the judge gate"}
 
 
 def measure_agreement(frame: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import JudgeConfig, RunConfig
-from core.store.database import Store
+from core.store import Store
 
 ARTIFACT = "calibrated_judge"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.config import RewardConfig, RunConfig
-from core.store.database import Store
+from core.store import Store
 
 STAGE = "reward_arms"
 ARMS = ("judge", "human")  # RLAIF: the judge's labels; RLHF: people's

@@ -14,7 +14,7 @@ import pandas as pd
 
 from core.config import HUMAN_PAIRS_SOURCE, RunConfig, is_store_source
 from core.schema import ResponsePair
-from core.store.database import Store
+from core.store import Store
 
 DATASET_PREFIX = "human-pairs"
 

@@ -11,7 +11,7 @@ import hashlib
 
 import pandas as pd
 
-from core.store.database import Store
+from core.store import Store
 
 ACTIVE_BATCH = 20
 

@@ -16,7 +16,7 @@ import pandas as pd
 from core.audit.agreement import joint_counts, stats_from_counts
 from core.audit.frames import label_codes
 from core.audit.human import krippendorff_alpha
-from core.store.database import Store
+from core.store import Store
 from core.views.findings import human_consensus
 
 CONSENSUS_RULE = ("Each pair's human label is the majority of everyone's votes; a split vote (e.g. one A, one B) "

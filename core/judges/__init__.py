@@ -46,7 +46,7 @@ def judge_config_from(name_or_path: str, **overrides) -> JudgeConfig:
 
 def make_judge(spec: JudgeConfig | str, *, store=None, **overrides) -> Judge:
     """The judge of a config, built-in name or YAML file. ``store`` holds the API judge's cache
-    of paid answers (default: the shared run store, ``core.store.database.default_store_path``)."""
+    of paid answers (default: the shared run store, ``core.store.default_store_path``)."""
     cfg = spec if isinstance(spec, JudgeConfig) else judge_config_from(spec, **overrides)
     if cfg.backend in ("longest", "shortest"):
         from core.judges.baselines import LengthJudge

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from core.config import JudgeConfig
 from core.judges.base import JudgeItem
 from core.schema import OrderReading
-from core.store.database import Store
+from core.store import Store
 
 ANSWER_FIELDS = ("backend", "model", "method", "base_url", "max_response_chars", "max_answer_tokens")
 

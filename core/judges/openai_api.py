@@ -35,7 +35,7 @@ from core.judges.cache import JudgeCache, definition_hash, item_hash
 from core.judges.generate_parse import p_first_from_text, verdict_letter
 from core.judges.local import _LETTERS_TEMPLATE, read_principles
 from core.schema import OrderReading
-from core.store.database import Store, default_store_path
+from core.store import Store, default_store_path
 
 TOP_LOGPROBS = 5
 _REQUEST_SHAPE = {"template": _LETTERS_TEMPLATE, "temperature": 0, "top_logprobs": TOP_LOGPROBS, "version": 1}

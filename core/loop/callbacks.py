@@ -9,10 +9,7 @@ from collections.abc import Callable
 
 from transformers import TrainerCallback
 
-from core.runs.errors import RunCancelled
-from core.store.database import Store
-
-__all__ = ["RunCancelled", "StoreCallback"]
+from core.store import Store
 
 
 class StoreCallback(TrainerCallback):
@@ -36,5 +33,4 @@ class StoreCallback(TrainerCallback):
         self._check_cancel()
 
     def _check_cancel(self) -> None:
-        if self.run_id and self.store.get_run(self.run_id)["cancel_requested"]:
-            raise RunCancelled(self.run_id)
+        self.store.raise_if_cancelled(self.run_id)

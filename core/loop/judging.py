@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from core.judges import Judge, judge_pairs
 from core.schema import ResponsePair
-from core.store.database import Store
+from core.store import Store
 
 
 def label_pairs(store: Store, judge: Judge, pairs: Sequence[ResponsePair], *, chunk_size: int = 16,

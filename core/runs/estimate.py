@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.config import RunConfig, config_from_dict
-from core.store.database import RunStatus, Store
+from core.store import RunStatus, Store
 
 STAGES = ("generation", "judging", "reward model", "PPO")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from core.config import ConfigError, JudgeConfig
-from core.store.database import RunStatus, Store
+from core.store import RunStatus, Store
 
 JOB_KIND = "judge"
 EMBEDDED = "embedded"  # the packaged default judge: SmolLM2-135M, letters, both orders

@@ -13,7 +13,7 @@ from pathlib import Path
 from core.config import HUMAN_PAIRS_SOURCE, RunConfig, config_from_dict, is_store_source
 from core.runs.progress import Reporter
 from core.schema import Prompt, ResponsePair
-from core.store.database import RunStatus, Store
+from core.store import RunStatus, Store
 
 
 def start_run(store: Store, cfg: RunConfig) -> str:

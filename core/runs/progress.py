@@ -12,8 +12,7 @@ from collections.abc import Iterator
 
 from tqdm import tqdm
 
-from core.runs.errors import RunCancelled
-from core.store.database import RunStatus, Store
+from core.store import RunCancelled, RunStatus, Store
 
 
 class Reporter:
@@ -52,8 +51,7 @@ class Reporter:
             raise
 
     def check_cancel(self) -> None:
-        if self.store.get_run(self.run_id)["cancel_requested"]:
-            raise RunCancelled(self.run_id)
+        self.store.raise_if_cancelled(self.run_id)
 
 
 class StageProgress:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.store.database import RunStatus, Store
+from core.store import RunCancelled, RunStatus, Store
 
 HEARTBEAT_SECONDS = 5.0
 LOST_AFTER_SECONDS = 60.0
@@ -44,7 +44,6 @@ def heartbeat(store: Store, run_id: str, every: float = HEARTBEAT_SECONDS):
 
 def run_in_this_process(store: Store, run_id: str, *, show_bars: bool = True) -> None:
     """Execute a stored run, or a judge job (``core/runs/judge_jobs.py``), under one heartbeat."""
-    from core.runs.errors import RunCancelled
     from core.runs.judge_jobs import execute_judge_job, is_judge_job
     from core.runs.pipeline import execute_run
 

@@ -7,7 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from core.store.database import Store
+from core.store import Store
 
 
 def preference_records(store: Store, source: str, judge: str, *, labels: str = "judge") -> tuple[list[dict], int]:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.audit.calibration import CALIBRATED_ECE, UNINFORMATIVE_SHARE  # the bars a finding must clear
-from core.store.database import Store
+from core.store import Store
 
 
 def human_consensus(labels: pd.DataFrame) -> pd.DataFrame:

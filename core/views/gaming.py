@@ -19,7 +19,7 @@ from core.config import config_from_dict
 from core.gaming.config import MonitorConfig
 from core.gaming.monitor import flags_frames, read_flags_jsonl
 from core.gaming.overopt import human_win_rate, overoptimisation_frame
-from core.store.database import Store
+from core.store import Store
 from core.views.training_monitor import window_change
 
 STEP_COLUMNS = {  # metric key -> column of the per-update frame

@@ -12,7 +12,7 @@ import pandas as pd
 
 from core.audit.bootstrap import wilson_interval
 from core.human_labels.rlhf_arm import ARMS, STAGE
-from core.store.database import Store
+from core.store import Store
 
 ARM_NAMES = {"judge": "RLAIF: trained on the judge's labels", "human": "RLHF: trained on human labels"}
 COLUMNS = ["round", "reward model", "held-out pairs", "vs human labels", "human ci95 low", "human ci95 high",

@@ -9,7 +9,7 @@ from core.data.sample_workspace import SAMPLE_DIR
 from core.runs.estimate import Estimate, estimate_run
 from core.runs.pipeline import start_run
 from core.runs.worker import display_status, full_message
-from core.store.database import RunStatus, Store
+from core.store import RunStatus, Store
 from core.views.run_form import FormField, flat_values, form_fields, preset_values, presets, run_values
 
 __all__ = ["JUDGE_BACKENDS", "JUDGE_METHODS", "FormField", "default_config", "default_values", "form_fields",

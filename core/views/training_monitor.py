@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.store.database import RunStatus, Store
+from core.store import RunStatus, Store
 
 PPO_REWARD_KEYS = ["objective/scores", "objective/rlhf_reward"]
 PPO_KL_KEYS = ["objective/kl", "objective/entropy"]

@@ -1,7 +1,7 @@
 """Data: bring labelled pairs or prompts in; take preference data and labels out."""
 import streamlit as st
 
-from core.store.database import default_store_path
+from core.store import default_store_path
 from core.views import data_page as exports
 from dashboard import judge_panel, state
 
