@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.audit import audit_frame, estimate_agreement, judgments_to_frame, plan_spot_checks, spot_check_strata  # noqa: E402
-from core.data.pairs_file import read_pairs_jsonl, to_response_pairs  # noqa: E402
+from core.data.pairs_file import read_pairs_jsonl
 from core.judges import judge_pairs, make_judge  # noqa: E402
+from core.schema import to_response_pairs  # noqa: E402
 
 PANDALM = ROOT / "sample_data" / "human" / "pandalm_testset_v1.jsonl"
 

@@ -160,9 +160,12 @@ def timed(rows: list, what: str):
 def breakdown(store) -> list[tuple[str, float, float]]:
     """The page's calls in its order, outside Streamlit, grouped as SQL / audit / charts."""
     from core.audit.cost import costs_from_totals
+    from core.audit.report import audit_source
     from core.human_labels.spot_checks import active_estimate
+    from core.human_labels.with_verdicts import read_judged, with_labels
     from core.views import audit_charts as charts
-    from core.views.findings import audit_source, findings, read_judged, summary_table, with_labels
+    from core.views.agreement import summary_table
+    from core.views.findings import findings
 
     rows: list = []
     with timed(rows, "SQL   source_names (the source list)"):

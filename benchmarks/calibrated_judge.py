@@ -42,9 +42,10 @@ def prepare(store, name: str, n_pairs: int | None, specs: list, *, judge_missing
     so a rerun judges nothing twice); return the source and the raw judges (names and definitions)."""
     from tqdm import tqdm
 
+    from core.data.importers import import_pairs_frame
     from core.data.pairs_file import read_pairs_jsonl
-    from core.data.sample_workspace import import_pairs_frame, source_pairs
-    from core.judges.calibrated_model import raw_judges
+    from core.human_labels.calibration import raw_judges
+    from core.loop.judging import source_pairs
 
     source = f"dataset:{name}"
     if source not in store.source_names():
@@ -63,8 +64,9 @@ def prepare(store, name: str, n_pairs: int | None, specs: list, *, judge_missing
 
 def report(store, name: str, source: str, raw: list, args) -> dict:
     """Print the CV table, the findings and the learning curve of one dataset; return them."""
-    from core.human_labels.calibration_cv import evaluate, format_table, learning_curve
-    from core.judges.calibrated_model import fit_calibrated, read_training_set
+    from core.human_labels.calibration import fit_calibrated, read_training_set
+    from core.human_labels.calibration_cv import evaluate, learning_curve
+    from core.views.text_report import format_table
 
     model_judges = [j for j in raw if j.config["backend"] == "local"]  # the yardsticks enter as the length ratio
     data = read_training_set(store, [source], [j.name for j in model_judges])

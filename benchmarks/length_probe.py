@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.config import JudgeConfig, RewardConfig  # noqa: E402
-from core.data.pairs_file import read_pairs_jsonl, to_response_pairs  # noqa: E402
+from core.data.pairs_file import read_pairs_jsonl
 from core.gaming.padding import judge_padding_attack, probe_reward_model_length  # noqa: E402
+from core.schema import to_response_pairs  # noqa: E402
 
 DATA = ROOT / "sample_data" / "human"
 PRINCIPLES = ROOT / "core" / "judges" / "constitution.txt"

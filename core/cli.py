@@ -122,7 +122,8 @@ def _worker(args) -> int:
 def _judge(args) -> int:
     from tqdm import tqdm
 
-    from core.data.sample_workspace import ensure_sample_workspace, judge_source, source_pairs
+    from core.data.sample_workspace import ensure_sample_workspace
+    from core.loop.judging import judge_source, source_pairs
     from core.store import Store
 
     store = Store(args.store)
@@ -156,10 +157,12 @@ def _calibrate(args) -> int:
     from tqdm import tqdm
 
     from core.config import ConfigError, JudgeConfig
-    from core.human_labels.calibration_cv import evaluate, format_table, record_out_of_fold
-    from core.judges.calibrated_model import CalibrationError, fit_calibrated, raw_judges, read_training_set, save_model
+    from core.human_labels.calibration import fit_calibrated, raw_judges, read_training_set
+    from core.human_labels.calibration_cv import evaluate, record_out_of_fold
+    from core.judges.calibrated_model import CalibrationError, save_model
     from core.judges.identity import judge_identity
     from core.store import Store
+    from core.views.text_report import format_table
 
     store = Store(args.store)
     known = set(store.source_names())

@@ -10,6 +10,8 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pandas as pd
+
 
 class Preference(str, enum.Enum):
     """Which response of a pair is preferred. Stored and exported as its string value."""
@@ -114,3 +116,21 @@ class HumanLabel:
     pair_id: str
     annotator: str
     label: Preference
+
+
+def to_response_pairs(pairs: pd.DataFrame) -> list[ResponsePair]:
+    """The ResponsePairs of a pairs frame (a file's, or the store's), in the frame's order; optional
+    columns (prompt_id, category, round, model_a, model_b) where the frame has them."""
+    columns = set(pairs.columns)
+
+    def text(row, name):
+        value = row[name] if name in columns else ""
+        return value if isinstance(value, str) else ""
+
+    return [
+        ResponsePair(pair_id=str(row["pair_id"]), prompt=row["prompt"], response_a=row["response_a"],
+                     response_b=row["response_b"], prompt_id=text(row, "prompt_id"), category=text(row, "category"),
+                     round=int(row["round"]) if "round" in columns else 0,
+                     model_a=text(row, "model_a"), model_b=text(row, "model_b"))
+        for _, row in pairs.iterrows()
+    ]

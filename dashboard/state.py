@@ -29,7 +29,7 @@ def get_store() -> Store:
 def _judged(source: str, store_version: int, pairs_version: int, judgments_version: int) -> dict:
     """A source's pairs, verdicts and label costs (``core.views.findings.read_judged``), kept read-only and
     uncopied until that source gets new pairs or verdicts: a new human label re-reads only the labels."""
-    from core.views.findings import read_judged
+    from core.human_labels.with_verdicts import read_judged
 
     return read_judged(get_store(), source)
 
@@ -41,7 +41,8 @@ def judged(source: str, version: tuple) -> dict:
 @st.cache_data(max_entries=16, show_spinner="Auditing…")
 def cached_audit(source: str, version: tuple, n_boot: int = 1000) -> dict:
     """The audit per judge of ``source`` at ``version`` (``Store.source_version``)."""
-    from core.views.findings import audit_source, with_labels
+    from core.audit.report import audit_source
+    from core.human_labels.with_verdicts import with_labels
 
     data = with_labels(judged(source, version), get_store().source_vote_codes(source))
     return audit_source(data, n_boot=n_boot)

@@ -240,7 +240,7 @@ def cli(*args: str) -> tuple[tuple, str]:
 
 
 def write_report(store: Store, source: str, out: Path) -> None:
-    from core.views.findings import disagreements, source_audit
+    from core.human_labels.with_verdicts import disagreements, source_audit
     from core.views.report_html import build_report_html
 
     for pair_id in store.pairs_frame(run_id=source.split(":", 1)[1]).pair_id:

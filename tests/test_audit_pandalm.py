@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 
 from core.audit import audit_report, judgments_to_frame
-from core.data.pairs_file import read_pairs_jsonl, to_response_pairs
+from core.data.pairs_file import read_pairs_jsonl
 from core.judges import judge_pairs, make_judge
+from core.schema import to_response_pairs
 
 PANDALM = Path(__file__).resolve().parents[1] / "sample_data" / "human" / "pandalm_testset_v1.jsonl"
 

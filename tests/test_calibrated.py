@@ -10,20 +10,11 @@ import pytest
 
 from core.cli import main
 from core.config import JudgeConfig
-from core.data.sample_workspace import source_pairs
+from core.human_labels.calibration import fit_calibrated, raw_judges, read_training_set
 from core.human_labels.calibration_cv import evaluate, learning_curve
 from core.judges import make_judge
-from core.judges.calibrated_model import (
-    CalibrationError,
-    RawJudge,
-    fit_calibrated,
-    load_model,
-    model_to_dict,
-    raw_judges,
-    read_training_set,
-    save_model,
-)
-from core.loop.judging import label_pairs
+from core.judges.calibrated_model import CalibrationError, RawJudge, load_model, model_to_dict, save_model
+from core.loop.judging import label_pairs, source_pairs
 from core.schema import Judgment, Preference, ResponsePair
 from tests.conftest import ROOT
 
@@ -199,11 +190,11 @@ def test_cli_calibrate_judges_the_source_fits_and_prints_the_cv_table(store, tmp
     assert "agreement [95% CI]" in printed and "\nlongest " in printed and "\nhumans " in printed
     assert "learned length" in printed
     # the Agreement page's row: out-of-fold verdicts, stored as one more judge of the source
-    from core.views.findings import source_audit
+    from core.human_labels.with_verdicts import source_audit
 
     cv_judge = next(j for j in store.source_judges(SOURCE) if "-cv" in j)
     assert re.fullmatch("calibrated-cal-cv@[0-9a-f]{8}", cv_judge) and f"'{cv_judge}'" in printed
-    from core.views.findings import judge_definitions_table
+    from core.views.agreement import judge_definitions_table
 
     shown = judge_definitions_table(store, [cv_judge]).iloc[0]
     assert shown["Judge"] == "calibrated-cal-cv" and shown["Backend"] == "calibrated"

@@ -6,11 +6,12 @@ import math
 import pandas as pd
 import pytest
 
-from core.audit.cost import cost_sentence, cost_table, format_cost, judge_label_cost, label_cost, source_costs
+from core.audit.cost import judge_label_cost, label_cost
 from core.config import JudgeConfig
 from core.judges import make_judge
 from core.loop.judging import label_pairs
 from core.schema import ResponsePair
+from core.views.costs import cost_sentence, cost_table, format_cost, source_costs
 
 FRAME = pd.DataFrame({"pair_id": ["a", "b"], "verdict": ["A", "INVALID"], "tokens_in": [1000, 3000],
                       "tokens_out": [10, 30], "seconds": [1.0, 3.0]})

@@ -20,8 +20,9 @@ import pytest
 import yaml
 
 from core.judges.local import DEFAULT_PRINCIPLES
-from core.runs.worker import LOST_AFTER_SECONDS, runs_table
+from core.runs.status import LOST_AFTER_SECONDS
 from core.store import Store
+from core.views.runs_page import runs_table
 from tests.conftest import ROOT, SAMPLE
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 from core.cli import main
 from core.data import import_file
 from core.data.exporters import EXPORT_FORMATS, export_source, labels_table, trl_records
-from core.data.sample_workspace import judge_source
+from core.loop.judging import judge_source
 from core.views import data_page as exports
 from tests.conftest import ROOT
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.audit import format_report
-from core.audit.cost import cost_sentence, source_costs
+from core.human_labels.with_verdicts import source_audit
 from core.judges import judge_pairs, make_judge
 from core.judges.base import Judge
 from core.schema import Judgment, OrderReading, Preference, ResponsePair
 from core.store import Store
-from core.views.findings import findings, source_audit
+from core.views.costs import cost_sentence, source_costs
+from core.views.findings import findings
 from core.views.report_html import build_report_html
+from core.views.text_report import format_report
 from core.views.training_monitor import length_reading, training_metrics
 
 N_PAIRS = 400

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from core.audit.consensus import human_consensus
 from core.cli import main
 from core.data import dataset_name, import_file, read_file
 from core.data.frame import chosen_side
 from core.data.mapped import ColumnMapping, parse_mapping
 from core.data.pairs_file import PairsFormatError
-from core.views.findings import human_consensus
 from tests.conftest import HUMAN_DATA, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"

@@ -4,7 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.data.pairs_file import PairsFormatError, read_pairs_jsonl, to_response_pairs
+from core.data.pairs_file import PairsFormatError, read_pairs_jsonl
+from core.schema import to_response_pairs
 
 DATA = Path(__file__).resolve().parents[1] / "sample_data" / "human"
 

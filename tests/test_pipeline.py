@@ -101,7 +101,7 @@ def test_monitor_panel_reads_what_the_run_wrote(tiny_run):
 
 def test_the_report_covers_the_runs_reward_model_and_ppo_fits_the_page_and_stays_small(tiny_run):
     from core.data.sample_workspace import ensure_sample_workspace
-    from core.views.findings import source_audit
+    from core.human_labels.with_verdicts import source_audit
     from core.views.report_html import build_report_html, latest_run_with_metrics, run_section
 
     store, run_id, _ = tiny_run

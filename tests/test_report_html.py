@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from core.data.sample_workspace import ensure_sample_workspace
+from core.human_labels.with_verdicts import disagreements, source_audit
 from core.schema import ResponsePair
-from core.views.findings import disagreements, source_audit
 from core.views.report_html import build_report_html
 
 XSS = ['<script>alert(1)</script>', '<img src=x onerror=alert(2)>', '"><svg onload=alert(3)>',
@@ -32,8 +32,8 @@ def test_report_is_self_contained_and_escapes_model_text(store):
 
 
 def test_report_says_what_the_labels_cost_beside_human_labels(store):
-    from core.audit.cost import source_costs
     from core.schema import Judgment, Preference
+    from core.views.costs import source_costs
 
     ensure_sample_workspace(store)
     ids = store.audit_rows("dataset:sample")["pair_id"]

@@ -10,9 +10,11 @@ import pytest
 from core.config import RunConfig, load_config, with_overrides
 from core.runs.estimate import STAGES, estimate_run, stage_seconds
 from core.runs.pipeline import start_run
-from core.runs.worker import LOST_AFTER_SECONDS, run_in_this_process, runs_table
+from core.runs.status import LOST_AFTER_SECONDS
+from core.runs.worker import run_in_this_process
 from core.store import RunStatus
 from core.views import runs_page as runs_ui
+from core.views.runs_page import runs_table
 from tests.conftest import SAMPLE
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from core.judges import judge_pairs, make_judge
 from core.loop.judging import label_pairs
-from core.runs.worker import display_status
+from core.runs.status import display_status
 from core.schema import ResponsePair
 from core.store import RunStatus, Store, snapshot
 
@@ -144,7 +144,8 @@ def test_the_kept_snapshot_is_reused_until_the_source_changes(store):
 def test_the_snapshot_audit_equals_one_computed_from_the_frames(store):
     """Two readers of the same store: the fast aligned path and the plain frames merged by pair_id."""
     from core.audit import audit_report, to_json_ready
-    from core.views.findings import human_consensus, source_audit
+    from core.audit.consensus import human_consensus
+    from core.human_labels.with_verdicts import source_audit
 
     pairs = _pairs("d", 40)
     store.import_dataset("d", pairs, [(p.pair_id, who, "AB"[(i * 7 + len(who)) % 2]) for i, p in enumerate(pairs)

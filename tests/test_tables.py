@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from core.data.sample_workspace import ensure_sample_workspace
-from core.views.findings import breakdown_table, source_audit, summary_table
+from core.human_labels.with_verdicts import source_audit
+from core.views.agreement import breakdown_table, summary_table
 
 
 def test_the_audit_tables_speak_in_words_and_round(store):
@@ -32,9 +33,9 @@ def test_a_judge_has_the_same_colour_on_every_chart(store):
 
 
 def test_cost_table_sentence_and_charts_show_the_readable_judge_name(store):
-    from core.audit.cost import cost_sentence, cost_table, source_costs
     from core.schema import Judgment, Preference
     from core.views import audit_charts as charts
+    from core.views.costs import cost_sentence, cost_table, source_costs
 
     ensure_sample_workspace(store)
     key = "openai-gpt@1a2b3c4d"

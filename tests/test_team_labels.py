@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import math
 
+from core.audit.consensus import consensus_of
 from core.human_labels.spot_checks import next_pair_id
-from core.human_labels.team import annotator_summary, consensus_of, record_label, summary_sentence
+from core.human_labels.team import annotator_summary, record_label
 from core.schema import ResponsePair
+from core.views.agreement import summary_sentence
 
 PAIRS = [ResponsePair(f"d/{i:02d}", f"q{i}", f"answer a {i}", f"answer b {i}") for i in range(20)]
 

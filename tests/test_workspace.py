@@ -5,10 +5,14 @@ import json
 
 import pytest
 
-from core.data.sample_workspace import ensure_sample_workspace, import_pairs_file
+from core.audit.consensus import human_consensus
+from core.data.importers import import_pairs_file
+from core.data.sample_workspace import ensure_sample_workspace
 from core.human_labels import spot_checks as spotcheck
+from core.human_labels.with_verdicts import source_audit
+from core.views.agreement import focus_order
 from core.views.data_page import human_labels_csv, preference_records
-from core.views.findings import findings, focus_order, human_consensus, source_audit
+from core.views.findings import findings
 from tests.conftest import HUMAN_DATA
 
 

@@ -13,10 +13,13 @@ import json
 import sys
 from pathlib import Path
 
-from core.audit.cost import RLAIF_PAPER_HUMAN_LABEL_COST, format_cost, label_cost
+from core.audit.cost import RLAIF_PAPER_HUMAN_LABEL_COST, label_cost
 from core.audit.frames import judgments_to_frame
-from core.audit.report import audit_report, format_report, to_json_ready
-from core.data.pairs_file import PairsFormatError, read_pairs_jsonl, to_response_pairs
+from core.audit.report import audit_report, to_json_ready
+from core.data.pairs_file import PairsFormatError, read_pairs_jsonl
+from core.schema import to_response_pairs
+from core.views.costs import format_cost
+from core.views.text_report import format_report
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -1,14 +1,16 @@
-"""The whole audit of one judge against human labels, as one JSON-ready dict."""
+"""The whole audit of one judge against human labels, as one JSON-ready dict (``audit_report``), and
+of every judge of one pair source read from the store (``audit_source``)."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from core.audit.agreement import joint_counts, summary_from_codes
 from core.audit.breakdown import breakdown_from_codes
-from core.audit.calibration import CALIBRATED_ECE, UNINFORMATIVE_SHARE, calibration_from_codes
+from core.audit.calibration import calibration_from_codes
 from core.audit.frames import LABELS, audit_frame, label_codes
 from core.audit.human import human_ceiling
 from core.audit.position import position_bias, slot_a_rate
@@ -134,82 +136,38 @@ def to_json_ready(value):
     return value
 
 
-def _fmt(value, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return f"{value:.{digits}f}"
+@dataclass(frozen=True)
+class SourceData:
+    """What the audit of one source reads from the store (``read_source``), ready to compute on.
+
+    ``pairs``: one row per pair of the source, texts left out, with the human majority
+    (``human``, None where nobody labelled it), ``n_annotators`` and, where several people
+    labelled it, their votes (``annotators``). ``verdicts``: per judge, numpy arrays aligned
+    with ``pairs`` (``Store.audit_snapshot``): ``code`` (-1 where not judged), p_a, p_a_ab,
+    p_a_ba, consistent.
+    """
+    pairs: pd.DataFrame
+    verdicts: dict[str, dict[str, np.ndarray]]
 
 
-def _ci(interval) -> str:
-    return "" if not interval else f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
+_LABEL_OF_CODE = np.array(["A", "B", "TIE", "INVALID"], dtype=object)
 
 
-def _reaches(interval, value: float) -> bool:
-    """True when the interval's lower end is at or below ``value`` (False where undefined)."""
-    return bool(interval) and interval[0] is not None and math.isfinite(interval[0]) and interval[0] <= value
+def audit_source(data: SourceData, *, judges: list[str] | None = None, n_boot: int = 1000,
+                 seed: int = 0) -> dict[str, dict]:
+    """Audit report per judge over the pairs of ``data`` that have a human label: the compute half."""
+    labelled = data.pairs["human"].notna().to_numpy()
+    reports = {}
+    for name in judges if judges is not None else sorted(data.verdicts):
+        columns = data.verdicts.get(name)
+        keep = None if columns is None else labelled & (columns["code"] >= 0)
+        if keep is None or not keep.any():
+            continue
+        consistent = columns["consistent"][keep]
+        subset = data.pairs[keep].assign(
+            verdict=_LABEL_OF_CODE[columns["code"][keep]], p_a=columns["p_a"][keep], p_a_ab=columns["p_a_ab"][keep],
+            p_a_ba=columns["p_a_ba"][keep],
+            consistent=np.where(np.isnan(consistent), None, consistent == 1).astype(object))
+        reports[name] = to_json_ready(audit_report(subset, judge=name, n_boot=n_boot, seed=seed))
+    return reports
 
-
-def _chance_mark(kappa_ci) -> str:
-    """A pointer when κ's interval reaches 0: no better (or, wholly below 0, worse) than chance."""
-    if not _reaches(kappa_ci, 0.0):
-        return ""
-    below = kappa_ci[1] is not None and math.isfinite(kappa_ci[1]) and kappa_ci[1] < 0
-    return "   <- worse than chance" if below else "   <- no better than chance"
-
-
-def _yardstick_lines(yardsticks: dict) -> list[str]:
-    """One line per length yardstick: its agreement and the judge's paired difference from it."""
-    lines = []
-    for name, y in yardsticks.items():
-        diff_ci = y["difference_ci95"]
-        verdict = ("beats it" if diff_ci[0] is not None and diff_ci[0] > 0 else
-                   "worse" if diff_ci[1] is not None and diff_ci[1] < 0 else "no better")
-        lines.append(f"  vs {name + ' rule':<16} {_fmt(y['agreement'])}{_ci(y['agreement_ci95'])}, judge minus rule "
-                     f"{_fmt(y['difference'])}{_ci(diff_ci)}   <- {verdict}; same verdict on "
-                     f"{_fmt(y['same_verdict_share'])}")
-    return lines
-
-
-def format_report(report: dict) -> str:
-    """A short plain-text summary of ``audit_report``'s result."""
-    detail, lean, position = report["agreement_detail"], report["verbosity"], report["position"]
-    lines = [
-        f"judge {report.get('judge') or '?'} on {report['n_pairs']} pairs "
-        f"({detail['n_valid']} with both labels valid, {detail['n_invalid_judge']} invalid verdicts)",
-        f"  agreement           {_fmt(report['agreement'])}{_ci(report['agreement_ci95'])}",
-        f"  agreement (no ties) {_fmt(report['agreement_no_ties'])} over {detail['n_no_ties']} pairs",
-        f"  Cohen's kappa       {_fmt(report['cohen_kappa'])}{_ci(detail['cohen_kappa_ci95'])}"
-        + _chance_mark(detail["cohen_kappa_ci95"]),
-        f"  P(longer) judge     {_fmt(lean['judge_p_longer'])}   humans {_fmt(lean['human_p_longer'])}   "
-        f"difference {_fmt(lean['verbosity_bias'])}{_ci(lean['verbosity_bias_ci95'])}"
-        + ("   <- judge more length-biased than people" if lean["judge_more_length_biased"] else ""),
-        f"  length-controlled   {_fmt(report['length_controlled']['length_controlled'])}"
-        f"{_ci(report['length_controlled']['length_controlled_ci95'])} "
-        f"(raw {_fmt(report['length_controlled']['win_rate'])})",
-    ]
-    if position["orders"] == "both":
-        lines.append(f"  position            consistent {_fmt(position['position_consistency'])}, "
-                     f"first slot wins {_fmt(position['first_slot_share'])} "
-                     f"of {position['n_inconsistent']} inconsistent")
-    else:
-        lines.append(f"  position            slot A picked {_fmt(position['slot_a_rate'])}"
-                     f"{_ci(position['slot_a_rate_ci95'])} (one order judged)")
-    lines += _yardstick_lines(report.get("length_yardsticks") or {})
-    if report["calibration"] is not None:
-        cal = report["calibration"]
-        decisive = cal.get("decisive_share")
-        guessing = decisive is not None and decisive < UNINFORMATIVE_SHARE
-        lines.append(f"  calibration         ECE {_fmt(report['ece'])}, Brier {_fmt(cal['brier'])}, "
-                     f"outside 45-55% on {_fmt(decisive)} of pairs"
-                     + ("   <- calibrated but uninformative" if guessing and report["ece"] <= CALIBRATED_ECE
-                        else "   <- its confidence says little: it is nearly always 45-55%" if guessing else ""))
-    ceiling = report.get("human_human")
-    if ceiling is not None:
-        lines.append(f"  human-human         agreement {_fmt(ceiling['human_human_agreement'])}, "
-                     f"Krippendorff's alpha {_fmt(ceiling['krippendorff_alpha'])} over {ceiling['n_pairs']} pairs; "
-                     f"judge vs single votes {_fmt(ceiling.get('judge_annotator_agreement'))}")
-    if report.get("self_preference") is not None:
-        own = report["self_preference"]
-        lines.append(f"  self-preference     {own['family']}: judge {_fmt(own['judge_own_win_rate'])} vs "
-                     f"humans {_fmt(own['human_own_win_rate'])}{_ci(own['self_preference_bias_ci95'])}")
-    return "\n".join(lines)

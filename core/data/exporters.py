@@ -61,12 +61,12 @@ def export_source(store: Store, source: str, fmt: str, out: str | Path, *, label
 def trl_records(store: Store, source: str, *, labels: str = "judge", judge: str | None = None
                 ) -> tuple[list[dict], int]:
     """TRL conversational preference records of a source, and how many pairs were left out."""
+    from core.audit.consensus import human_consensus
     from core.loop.preferences import compile_preferences
-    from core.views.findings import human_consensus
 
     if labels not in LABEL_SOURCES:
         raise ValueError(f"labels must be one of {LABEL_SOURCES}, got {labels!r}")
-    pairs = source_pairs(store, source)
+    pairs = _pairs_of(store, source)
     if labels == "human":
         winners, column = human_consensus(store.source_human_labels(source))[["pair_id", "human"]], "human"
     else:
@@ -86,7 +86,7 @@ def _trl_record(record: dict, source: str, side: str, labels: str) -> dict:
 
 def labels_table(store: Store, source: str, *, judge: str | None = None) -> pd.DataFrame:
     """One row per human label (pairs without one: one row, no annotator), texts, placements, judges."""
-    table = source_pairs(store, source)[PAIR_COLUMNS].merge(
+    table = _pairs_of(store, source)[PAIR_COLUMNS].merge(
         store.source_human_labels(source)[["pair_id", "annotator", "label"]], on="pair_id", how="left")
     placements = store.source_placements(source).astype({"seed": "Int64"})
     table = table.merge(placements.rename(columns={"chosen_side": "source_chosen", "seed": "placement_seed"}),
@@ -145,16 +145,12 @@ def resolve_judge(store: Store, source: str, judge: str | None = None) -> str:
     raise ValueError(f"{problem}; pick one with --judge: {', '.join(judges)}")
 
 
-def source_pairs(store: Store, source: str) -> pd.DataFrame:
+def _pairs_of(store: Store, source: str) -> pd.DataFrame:
     """The pairs of a source, with texts; ValueError listing the sources when it has none."""
-    kind, _, name = source.partition(":")
-    sources = store.pair_sources()["source"].tolist()
+    sources = store.source_names()
     if source not in sources:
         raise ValueError(f"no pairs in {source!r}; sources in the store: {', '.join(sources) or 'none'}")
-    if kind == "run":
-        return store.pairs_frame(run_id=name)
-    frame = store.pairs_frame(dataset=name)
-    return frame[frame["run_id"].isna()].reset_index(drop=True)
+    return store.source_pairs_frame(source)
 
 
 def local_id(source: str, pair_id: str) -> str:

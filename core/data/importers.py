@@ -8,6 +8,7 @@ nothing of it is stored.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import tempfile
 from dataclasses import dataclass
@@ -15,10 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.schema import Judgment, Preference, ResponsePair
 from core.store import Store
 
 FORMATS = ("pairs", "trl", "hh-rlhf", "mapped")
 DEFAULT_ANNOTATOR = "imported"
+FILE_JUDGE = "file-verdicts"  # the judge name of verdicts a file carries (judge_preferred)
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,6 @@ def read_file(fmt: str, path: str | Path, *, mapping=None, seed: int = 0,
 def import_file(store: Store, fmt: str, path: str | Path, *, dataset: str | None = None, mapping=None,
                 seed: int = 0, annotator: str = DEFAULT_ANNOTATOR) -> ImportSummary:
     """Read ``path`` as ``fmt`` and store it as one dataset (default name: the file's name)."""
-    from core.data.sample_workspace import import_pairs_frame
-
     dataset = dataset or dataset_name(path)
     frame = read_file(fmt, path, mapping=mapping, seed=seed, annotator=annotator)
     n = import_pairs_frame(store, frame, dataset=dataset, annotator=annotator)
@@ -106,3 +107,50 @@ def _n_votes(row: dict) -> int:
     if isinstance(votes, list) and votes:
         return len(votes)
     return 1 if isinstance(row.get("human"), str) and row["human"] else 0
+
+
+def import_pairs_file(store: Store, path: str | Path, *, dataset: str, annotator: str = DEFAULT_ANNOTATOR) -> int:
+    """Read a pairs JSONL (validated whole first) and store it; return the number of pairs."""
+    from core.data.pairs_file import read_pairs_jsonl
+
+    return import_pairs_frame(store, read_pairs_jsonl(path), dataset=dataset, annotator=annotator)
+
+
+def import_pairs_frame(store: Store, frame: pd.DataFrame, *, dataset: str,
+                       annotator: str = DEFAULT_ANNOTATOR) -> int:
+    """Store a pairs frame (``core.data.pairs_file.read_pairs_jsonl``'s columns) as one dataset, in one transaction.
+
+    Optional columns: ``annotator_names`` (a list beside ``annotators``: who gave each vote;
+    without it votes are named ``{annotator}-1``, ``-2``, ...), and ``chosen_side`` ('A'/'B')
+    with ``placement_seed`` for pairs from a chosen/rejected source (``core.data``).
+    """
+    if not dataset.strip() or ":" in dataset:
+        raise ValueError(f"dataset name must be non-empty and without ':', got {dataset!r}")
+    pairs, labels, judgments, placements = [], [], [], []
+    for row in frame.to_dict("records"):
+        pair_id = f"{dataset}/{row['pair_id']}"
+        pairs.append(ResponsePair(pair_id, row["prompt"], row["response_a"], row["response_b"],
+                                  category=_text(row.get("category")), model_a=_text(row.get("model_a")),
+                                  model_b=_text(row.get("model_b"))))
+        votes, names = row.get("annotators"), row.get("annotator_names")
+        if isinstance(votes, list) and votes:
+            if not isinstance(names, list) or len(names) != len(votes):
+                names = [f"{annotator}-{i + 1}" for i in range(len(votes))]
+            labels += [(pair_id, name, v) for name, v in zip(names, votes)]
+        elif isinstance(row.get("human"), str) and row["human"]:
+            labels.append((pair_id, annotator, row["human"]))
+        if row.get("chosen_side") in ("A", "B"):
+            seed = row.get("placement_seed")
+            seed = None if seed is None or (isinstance(seed, float) and math.isnan(seed)) else int(seed)
+            placements.append((pair_id, row["chosen_side"], seed))
+        verdict = row.get("verdict")
+        if isinstance(verdict, str) and verdict:
+            p_a = row.get("p_a")
+            p_a = None if p_a is None or (isinstance(p_a, float) and math.isnan(p_a)) else float(p_a)
+            judgments.append(Judgment(pair_id, FILE_JUDGE, Preference.parse(verdict), p_a, p_a, None, None))
+    store.import_dataset(dataset, pairs, labels, judgments, placements)
+    return len(pairs)
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)

@@ -20,7 +20,6 @@ from pathlib import Path
 import pandas as pd
 
 from core.data.textfiles import oversized_field, too_long
-from core.schema import ResponsePair
 
 REQUIRED_TEXT = ("prompt", "response_a", "response_b")
 OPTIONAL_TEXT = ("source", "category", "principle", "model_a", "model_b")
@@ -171,19 +170,3 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     if "p_a" in frame.columns:
         frame["p_a"] = frame["p_a"].astype("float64")
     return frame
-
-
-def to_response_pairs(pairs: pd.DataFrame) -> list[ResponsePair]:
-    """The ResponsePairs a judge reads, in the frame's order."""
-    columns = set(pairs.columns)
-
-    def text(row, name):
-        value = row[name] if name in columns else ""
-        return value if isinstance(value, str) else ""
-
-    return [
-        ResponsePair(pair_id=str(row["pair_id"]), prompt=row["prompt"], response_a=row["response_a"],
-                     response_b=row["response_b"], category=text(row, "category"),
-                     model_a=text(row, "model_a"), model_b=text(row, "model_b"))
-        for _, row in pairs.iterrows()
-    ]

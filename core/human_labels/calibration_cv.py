@@ -16,15 +16,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from core.judges.calibrated_model import (
-    CalibratedModel,
-    RawJudge,
-    TrainingSet,
-    choose_features,
-    feature_matrix,
-    fit_arrays,
-    usable_rows,
-)
+from core.human_labels.calibration import TrainingSet, usable_rows
+from core.judges.calibrated_model import CalibratedModel, RawJudge, choose_features, feature_matrix, fit_arrays
 
 LEARNED_LENGTH_AGREEMENT = 0.9  # verdicts equal to `longest`'s on more than this share of pairs: it learned length
 LENGTH_DOMINATES = 0.5  # the length coefficient is more than this share of all |coefficients|
@@ -200,13 +193,3 @@ def learning_curve(data: TrainingSet, judges: list[RawJudge], sizes=(25, 50, 100
     return pd.DataFrame(rows)
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """The judge table as fixed-width text (the CLI and the benchmark print it)."""
-    lines = [f"{'judge':34} {'pairs':>5} {'agreement [95% CI]':>22} {'P(prefer longer) [95% CI]':>27}"]
-    for r in table.itertuples():
-        lines.append(f"{r.judge[:34]:34} {r.pairs:5d} {r.agreement:7.3f} [{r.ci95_low:.3f}, {r.ci95_high:.3f}]   "
-                     f"{r.p_longer:7.3f} [{r.p_longer_ci95[0]:.3f}, {r.p_longer_ci95[1]:.3f}]")
-    first = table.iloc[0]
-    lines.append(f"{'humans':34} {'':5} {'':22}   {first.human_p_longer:7.3f} "
-                 f"[{first.human_p_longer_ci95[0]:.3f}, {first.human_p_longer_ci95[1]:.3f}]")
-    return "\n".join(lines)

@@ -80,7 +80,8 @@ def apply_gate(store: Store, run_id: str, cfg: RunConfig, round_: int, judge: st
     Returns the message (None when the gate is off). The run's judgments of the source must
     be in the store (the judging stage reads its labelled pairs first).
     """
-    from core.human_labels.sources import gate_source, labelled_frame
+    from core.human_labels.sources import gate_source
+    from core.human_labels.with_verdicts import labelled_frame
 
     if not cfg.gate.enabled:
         return None

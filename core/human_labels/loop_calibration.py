@@ -48,7 +48,8 @@ def decisive_judgments(store: Store, run_id: str, cfg: RunConfig) -> pd.DataFram
 
 def fit_for_round(store: Store, run_id: str, cfg: RunConfig, round_: int, out_dir: Path) -> tuple[str | None, str]:
     """Fit (or find, on resume) the round's calibrated judge; return (its JSON path or None, a sentence)."""
-    from core.judges.calibrated_model import CalibrationError, RawJudge, fit_calibrated, read_training_set, save_model
+    from core.human_labels.calibration import fit_calibrated, read_training_set
+    from core.judges.calibrated_model import CalibrationError, RawJudge, save_model
     from core.judges.identity import judge_identity
 
     done = store.get_artifact(run_id, round_, ARTIFACT)

@@ -24,7 +24,8 @@ ARMS = ("judge", "human")  # RLAIF: the judge's labels; RLHF: people's
 def arm_frame(store: Store, cfg: RunConfig, run_id: str, round_: int, judge: str) -> pd.DataFrame:
     """The human-labelled pairs the arms may use at ``round_`` (``core.human_labels.sources.labelled_frame``
     columns): the human_pairs file's, and the run's own of rounds <= ``round_``."""
-    from core.human_labels.sources import arm_sources, labelled_frame
+    from core.human_labels.sources import arm_sources
+    from core.human_labels.with_verdicts import labelled_frame
 
     frames = []
     for source in arm_sources(store, cfg, run_id):

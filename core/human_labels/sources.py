@@ -1,4 +1,4 @@
-"""Where a run finds human-labelled pairs, and reading them with one judge's verdicts.
+"""Where a run finds human-labelled pairs: the gate's source, the RLHF arm's, and its own.
 
 A run's ``human_pairs`` file goes into the store as a dataset named after the file and a hash
 of its bytes (``human-pairs/<name>-<hash>``): a run with the same file reuses it, verdicts of
@@ -10,10 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pandas as pd
-
 from core.config import HUMAN_PAIRS_SOURCE, RunConfig, is_store_source
-from core.schema import ResponsePair
 from core.store import Store
 
 DATASET_PREFIX = "human-pairs"
@@ -21,8 +18,7 @@ DATASET_PREFIX = "human-pairs"
 
 def import_labelled_file(store: Store, path: str | Path) -> str:
     """Store a pairs JSONL with human labels once per content; return its source ('dataset:...')."""
-    from core.data.importers import dataset_name
-    from core.data.sample_workspace import import_pairs_file
+    from core.data.importers import dataset_name, import_pairs_file
 
     path = Path(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
@@ -55,28 +51,3 @@ def sources_to_judge(store: Store, cfg: RunConfig, run_id: str) -> list[str]:
     if cfg.reward.rlhf_arm:
         out += [s for s in arm_sources(store, cfg, run_id) if s not in out]
     return out
-
-
-def labelled_pairs(store: Store, source: str) -> list[ResponsePair]:
-    """The pairs of ``source`` that have at least one human label, in the store's order."""
-    from core.data.sample_workspace import source_pairs
-
-    labelled = set(store.source_human_labels(source)["pair_id"])
-    return [p for p in source_pairs(store, source) if p.pair_id in labelled]
-
-
-def labelled_frame(store: Store, source: str, judge: str) -> pd.DataFrame:
-    """Pairs of ``source`` with a human label: pair_id, round, prompt, response_a, response_b,
-    human (the consensus: majority of votes, a split is TIE) and verdict (``judge``'s; None
-    where it has not judged the pair)."""
-    from core.views.findings import human_consensus
-
-    consensus = human_consensus(store.source_human_labels(source))[["pair_id", "human"]]
-    pairs = pd.DataFrame([{"pair_id": p.pair_id, "round": p.round, "prompt": p.prompt,
-                           "response_a": p.response_a, "response_b": p.response_b}
-                          for p in labelled_pairs(store, source)],
-                         columns=["pair_id", "round", "prompt", "response_a", "response_b"])
-    verdicts = store.source_judgments(source, judge)[["pair_id", "verdict"]]
-    frame = pairs.merge(consensus, on="pair_id").merge(verdicts, on="pair_id", how="left")
-    frame["verdict"] = frame["verdict"].astype(object).where(frame["verdict"].notna(), None)
-    return frame

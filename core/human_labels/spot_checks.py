@@ -3,7 +3,7 @@
 Two ways to pick: ``random`` (a seeded shuffle per annotator) and ``active`` (stratified by
 the judge's uncertainty, order inconsistency and length difference; batches are planned by
 ``core.audit.spot_check_design`` and stored, so the agreement estimate stays unbiased with a valid
-CI). The judge's verdict is only read by ``reveal`` after the person has answered.
+CI). The judges' verdicts are read only after the person has answered (``core.views.spot_check``).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import hashlib
 
 import pandas as pd
 
+from core.human_labels.with_verdicts import agreement_flags
 from core.store import Store
 
 ACTIVE_BATCH = 20
@@ -87,16 +88,6 @@ def _history(store, source, judge, draws: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def agreement_flags(store: Store, source: str, judge: str) -> pd.Series:
-    """1.0/0.0 per pair with a human label: did the judge's verdict match the human majority?"""
-    from core.views.findings import human_consensus
-
-    human = human_consensus(store.source_human_labels(source)).set_index("pair_id")["human"]
-    verdict = store.source_judgments(source, judge).set_index("pair_id")["verdict"]
-    both = human.index.intersection(verdict.index)
-    return (human.loc[both] == verdict.loc[both]).astype(float)
-
-
 def active_estimate(store: Store, source: str, judge: str) -> dict | None:
     """Unbiased agreement estimate from the labelled active batches (None until one batch is done)."""
     from core.audit import estimate_agreement
@@ -110,35 +101,6 @@ def active_estimate(store: Store, source: str, judge: str) -> dict | None:
     if done.empty:
         return None
     return estimate_agreement(done, _strata(store, source, judge))
-
-
-def reveal(store: Store, pair_id: str) -> pd.DataFrame:
-    """Every judge's verdict on one pair, with both orders' probabilities (after the human answered)."""
-    return store.pair_judgments(pair_id)
-
-
-_VERDICT_WORDS = {"A": "A", "B": "B", "TIE": "a tie", "INVALID": "no readable answer"}
-
-
-def verdict_sentences(store: Store, pair_id: str) -> list[str]:
-    """Each judge's verdict on one pair in words, e.g. 'smollm2-135m-letters: A (P(A better) 79% when A
-    was shown first, 22% when shown second: it flipped with the order)'. Read after the person answered."""
-    from core.judges.identity import display_names
-
-    frame = store.pair_judgments(pair_id)
-    shown = display_names(list(frame["judge"]))
-    out = []
-    for row in frame.itertuples():
-        text = f"{shown[row.judge]}: {_VERDICT_WORDS.get(row.verdict, row.verdict)}"
-        if row.p_a_ab is not None and row.p_a_ba is not None and not (pd.isna(row.p_a_ab) or pd.isna(row.p_a_ba)):
-            picks = ("A" if row.p_a_ab > 0.5 else "B" if row.p_a_ab < 0.5 else "neither",
-                     "A" if row.p_a_ba > 0.5 else "B" if row.p_a_ba < 0.5 else "neither")
-            order = ("it flipped with the order" if picks[0] != picks[1] and "neither" not in picks
-                     else "the same pick in both orders" if picks[0] == picks[1] else "undecided in one order")
-            text += (f" (P(A better) {row.p_a_ab:.0%} when A was shown first, {row.p_a_ba:.0%} when shown second: "
-                     f"{order})")
-        out.append(text)
-    return out
 
 
 def label_progress(store: Store, source: str, annotator: str) -> dict:

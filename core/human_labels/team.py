@@ -1,41 +1,22 @@
 """The people behind a source's human labels: who labelled what, how well they agree, and how
 their votes become the one human label a judge is measured against.
 
-The consensus rule (``core.views.findings.human_consensus``): each pair's human label is the
+The consensus rule (``core.audit.consensus``): each pair's human label is the
 majority of its votes; a split vote (say one A and one B) counts as a tie. So a new label can
 change a pair's consensus, and the spot-check page says so when it does (``record_label``).
 """
 from __future__ import annotations
 
-from collections import Counter
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
 from core.audit.agreement import joint_counts, stats_from_counts
+from core.audit.consensus import consensus_of, is_split
 from core.audit.frames import label_codes
 from core.audit.human import krippendorff_alpha
 from core.store import Store
-from core.views.findings import human_consensus
-
-CONSENSUS_RULE = ("Each pair's human label is the majority of everyone's votes; a split vote (e.g. one A, one B) "
-                  "counts as a tie. Every vote is kept: the human-human ceiling uses them all.")
-
-
-def consensus_of(votes: list[str]) -> str | None:
-    """The human label of one pair with these ``votes``, by the audit's own rule
-    (``human_consensus``: the majority, a split vote a tie); None without votes."""
-    if not votes:
-        return None
-    return human_consensus(pd.DataFrame({"pair_id": ["pair"] * len(votes), "label": votes}))["human"].iloc[0]
-
-
-def _is_split(votes: list[str]) -> bool:
-    """No single label has the most votes (one A and one B, say): the ties the rule makes, counted apart
-    from ties people voted for."""
-    counts = Counter(votes).most_common(2)
-    return len(counts) == 2 and counts[0][1] == counts[1][1]
 
 
 def annotator_summary(store: Store, source: str) -> dict:
@@ -48,7 +29,7 @@ def annotator_summary(store: Store, source: str) -> dict:
     votes = labels.groupby("pair_id")["label"].agg(list)
     n_votes = votes.map(len)
     unanimous = votes.map(lambda v: len(set(v)) == 1)
-    split = votes.map(_is_split)
+    split = votes.map(is_split)
     shared = set(n_votes[n_votes >= 2].index)
     per_person = []
     for who, mine in labels.groupby("annotator"):
@@ -76,24 +57,6 @@ def annotator_summary(store: Store, source: str) -> dict:
         "consensus": {"single vote": int((n_votes == 1).sum()), "unanimous": int((unanimous & (n_votes >= 2)).sum()),
                       "majority": int(((~unanimous) & ~split & (n_votes >= 2)).sum()), "split, counted as a tie": int(split.sum())},
     }
-
-
-def summary_sentence(summary: dict) -> str:
-    """The human labels in words: how many, by whom, how they agree, and how many pairs a split made a tie."""
-    if not summary["n_labels"]:
-        return "No human labels on this source yet."
-    people = summary["annotators"]
-    who = ", ".join(f"{r['Annotator']} {r['Labels']}" for r in people.to_dict("records"))
-    text = (f"{summary['n_labels']} human labels on {summary['n_pairs']} pairs ({who}). ")
-    alpha = summary["alpha"]
-    if np.isnan(alpha):
-        text += "No pair has two usable votes yet, so agreement between people cannot be measured. "
-    else:
-        text += f"Between people, Krippendorff's α = {alpha:.2f} (1 perfect, 0 chance). "
-    split = summary["consensus"].get("split, counted as a tie", 0)
-    if split:
-        text += f"{split} pair{'s' if split != 1 else ''} with a split vote count{'' if split != 1 else 's'} as a human tie."
-    return text.strip()
 
 
 def record_label(store: Store, pair_id: str, annotator: str, label: str) -> dict:

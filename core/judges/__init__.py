@@ -71,7 +71,7 @@ def make_judge(spec: JudgeConfig | str, *, store=None, **overrides) -> Judge:
     elif cfg.backend == "calibrated":
         from core.judges.calibrated import CalibratedJudge
 
-        judge = CalibratedJudge.from_config(cfg, store=store)
+        judge = CalibratedJudge.from_config(cfg, build=lambda raw: make_judge(raw, store=store))
     else:  # JudgeConfig validates backend; this guards a new backend without a branch
         raise ConfigError(f"judge backend {cfg.backend!r} has no implementation")
     judge.tie_margin = cfg.tie_margin

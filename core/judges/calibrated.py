@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.config import JudgeConfig, _build, located
 from core.judges.base import Judge, JudgeItem, judge_pairs
+from core.judges.calibrated_model import CalibrationError, load_model, signal_frame
 from core.schema import OrderReading, ResponsePair
 
 
 class CalibratedJudge(Judge):
     def __init__(self, model, raw: list[Judge], *, name: str = "calibrated"):
-        from core.judges.calibrated_model import CalibrationError
-
         names = [j.name for j in raw]
         if names != [j.name for j in model.judges]:
             raise CalibrationError(f"the calibration was fitted on judges {[j.name for j in model.judges]}, "
@@ -28,11 +28,8 @@ class CalibratedJudge(Judge):
         self.model, self.raw, self.name = model, raw, name
 
     @classmethod
-    def from_config(cls, cfg, *, store=None) -> "CalibratedJudge":
-        from core.config import JudgeConfig, _build, located
-        from core.judges import make_judge
-        from core.judges.calibrated_model import load_model
-
+    def from_config(cls, cfg, *, build: Callable[[JudgeConfig], Judge]) -> "CalibratedJudge":
+        """The judge of a calibration file; ``build`` makes each raw judge from its config (``make_judge``)."""
         model = load_model(cfg.calibration)
         raw = []
         try:
@@ -41,7 +38,7 @@ class CalibratedJudge(Judge):
                     raw_cfg = _build(JudgeConfig, j.config, prefix="")
                 except ValueError as exc:
                     raise located(exc, f"{cfg.calibration}, judge {j.name!r}") from exc
-                raw.append(make_judge(raw_cfg, store=store))
+                raw.append(build(raw_cfg))
             return cls(model, raw, name=f"calibrated-{Path(cfg.calibration).stem}")  # make_judge adds the digest
         except Exception:
             for judge in raw:
@@ -63,8 +60,6 @@ class CalibratedJudge(Judge):
                                     "p_a_ba": [j.p_a_ba for j in js]}
             for c, j in zip(cost, js):
                 c[0], c[1], c[2] = c[0] + j.tokens_in, c[1] + j.tokens_out, c[2] + j.seconds
-        from core.judges.calibrated_model import signal_frame
-
         signals = signal_frame({n: {k: pd.array(v, dtype="Float64").to_numpy(float, na_value=float("nan"))
                                     for k, v in r.items()} for n, r in readings.items()},
                                [len(a) for _, a, _ in keys], [len(b) for _, _, b in keys])

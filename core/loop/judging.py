@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from core.judges import Judge, judge_pairs
-from core.schema import ResponsePair
+from core.schema import ResponsePair, to_response_pairs
 from core.store import Store
 
 
@@ -36,3 +36,22 @@ def label_pairs(store: Store, judge: Judge, pairs: Sequence[ResponsePair], *, ch
     if todo:
         store.warm_audit_snapshots()  # the dashboard's next look at these verdicts starts from them
     return len(todo)
+
+
+def source_pairs(store: Store, source: str) -> list[ResponsePair]:
+    """The pairs of one source ('dataset:<name>' or 'run:<id>') as a judge reads them, in the store's
+    order (empty for a source with no pairs)."""
+    return to_response_pairs(store.source_pairs_frame(source))
+
+
+def judge_source(store: Store, source: str, judges, progress=None) -> None:
+    """Judge every pair of a source with each judge (names, YAML paths or JudgeConfigs), resumably."""
+    from core.judges import make_judge
+
+    pairs = source_pairs(store, source)
+    for spec in judges:
+        judge = make_judge(spec)
+        try:
+            label_pairs(store, judge, pairs, progress=progress)
+        finally:
+            judge.close()

@@ -9,17 +9,24 @@ and refuses to start when the variable is not set.
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import yaml
 
 from core.config import ConfigError, JudgeConfig
+from core.data.sample_workspace import SAMPLE_DIR
+from core.judges import judge_config_from, make_judge
+from core.judges.identity import readable, readable_name
+from core.loop.judging import label_pairs, source_pairs
+from core.runs.progress import Reporter
+from core.runs.status import display_status
 from core.store import RunStatus, Store
 
 JOB_KIND = "judge"
 EMBEDDED = "embedded"  # the packaged default judge: SmolLM2-135M, letters, both orders
-_EMBEDDED_YAML = Path(__file__).resolve().parents[2] / "sample_data" / "default_judge.yaml"
+_EMBEDDED_YAML = SAMPLE_DIR / "default_judge.yaml"
 
 
 def is_judge_job(run: dict) -> bool:
@@ -36,12 +43,6 @@ def start_judge_job(store: Store, source: str, judge: str) -> str:
     """Record a QUEUED job judging every pair of ``source`` with ``judge`` (built-in name,
     'embedded', or a judge YAML); ValueError, with nothing recorded, for a source with no pairs,
     an unknown judge, a bad YAML or an API key variable that is not set."""
-    import os
-
-    from core.data.sample_workspace import source_pairs
-    from core.judges import judge_config_from
-    from core.judges.identity import readable_name
-
     if source not in store.source_names():
         raise ValueError(f"no pairs in {source}")
     spec = judge_spec(judge)
@@ -56,12 +57,6 @@ def start_judge_job(store: Store, source: str, judge: str) -> str:
 
 def execute_judge_job(store: Store, run_id: str, *, show_bars: bool = True) -> None:
     """Judge the job's source (resuming where it stopped), recording status, progress and errors."""
-    from core.data.sample_workspace import source_pairs
-    from core.judges import make_judge
-    from core.judges.identity import readable
-    from core.loop.judging import label_pairs
-    from core.runs.progress import Reporter
-
     config = store.get_run(run_id)["config"]
     reporter = Reporter(store, run_id, show_bars=show_bars)
     with reporter.recording(cancelled="cancelled by request; Resume goes on"):
@@ -105,8 +100,6 @@ def write_api_judge(folder: Path, *, name: str, base_url: str, model: str, api_k
 
 def judge_jobs(store: Store, source: str | None = None) -> list[dict]:
     """The judge jobs (of ``source``), newest first, each with its display status."""
-    from core.runs.worker import display_status
-
     runs = store.list_runs()
     out = []
     for run in runs.to_dict("records"):

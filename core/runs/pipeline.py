@@ -167,7 +167,8 @@ def calibrate_round(store, run_id, cfg, round_, pairs, raw_key) -> None:
 def judge_human_sources(store, run_id, cfg, judge, reporter) -> None:
     """The judge reads the human-labelled pairs that the gate and the RLHF arm measure it on
     (once: verdicts already in the store are reused, by this run or any other)."""
-    from core.human_labels.sources import labelled_pairs, sources_to_judge
+    from core.human_labels.sources import sources_to_judge
+    from core.human_labels.with_verdicts import labelled_pairs
     from core.loop.judging import label_pairs
 
     for source in sources_to_judge(store, cfg, run_id):

@@ -9,9 +9,10 @@ import html
 import time
 from pathlib import Path
 
-from core.audit.cost import cost_sentence, cost_table
 from core.views import audit_charts as charts
-from core.views.findings import at_chance, findings, summary_table
+from core.views.agreement import summary_table
+from core.views.costs import cost_sentence, cost_table
+from core.views.findings import at_chance, findings
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}

@@ -2,9 +2,10 @@
 import streamlit as st
 
 from core.human_labels.gate import latest_gate
-from core.runs.worker import can_delete, delete_run, launch_run, runs_table
+from core.runs.worker import can_delete, delete_run, launch_run
 from core.views import runs_page as runs_ui
 from core.views.run_form import advanced_sections, user_presets_dir
+from core.views.runs_page import runs_table
 from dashboard import state
 from dashboard.run_inputs import field_inputs
 

@@ -5,6 +5,7 @@ Keys: A, B, T (tie), S (skip), U (undo); the pair and its buttons come first, in
 import streamlit as st
 
 from core.human_labels import spot_checks as spotcheck
+from core.views import spot_check as spot_check_view
 from core.human_labels.team import record_label
 from core.judges.identity import display_names
 from dashboard import state
@@ -74,5 +75,5 @@ if answered:
     box = st.warning if answered["changed"] else st.success
     box(f"Saved: you said {said} on pair {answered['pair_id']}. {answered['sentence']}")
     st.markdown("**What the judges said**")
-    for sentence in spotcheck.verdict_sentences(store, answered["pair_id"]) or ["No judge has judged this pair yet."]:
+    for sentence in spot_check_view.verdict_sentences(store, answered["pair_id"]) or ["No judge has judged this pair yet."]:
         st.markdown(f"- {sentence}")

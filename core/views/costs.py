@@ -1,0 +1,101 @@
+"""What the judge's labels cost, as the Agreement page, the report and the command line show it:
+a table per judge, a sentence beside human labels, and two lines of text. The numbers are
+``core.audit.cost``'s."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from core.audit.cost import RLAIF_PAPER_HUMAN_LABEL_COST, costs_from_totals
+from core.judges.identity import display_names, readable
+from core.store import Store
+
+
+def source_costs(store: Store, source: str, *, price_per_1k_input_tokens: float = 0.0,
+                 price_per_1k_output_tokens: float = 0.0,
+                 human_label_cost: float = RLAIF_PAPER_HUMAN_LABEL_COST) -> dict[str, dict]:
+    """``label_cost`` per judge of one pair source (``dataset:<name>`` or ``run:<id>``), by judge name.
+
+    The sums come from SQL (``Store.judgment_cost_totals``); every judge is priced at the same
+    token prices, so the judges and the human cost compare.
+    """
+    return costs_from_totals(store.judgment_cost_totals(source), price_per_1k_input_tokens=price_per_1k_input_tokens,
+                             price_per_1k_output_tokens=price_per_1k_output_tokens, human_label_cost=human_label_cost)
+
+
+def cost_table(costs: dict[str, dict]) -> pd.DataFrame:
+    """One row per judge of ``source_costs``: compute, tokens and money per 1,000 labels, beside humans
+    (``humans x dearer`` is left empty for a judge that costs no money)."""
+    shown = display_names(list(costs))
+    rows = [{"judge": shown[judge], "labels": c["n_labels"], "usable labels": c["n_usable"],
+             "compute s / 1k labels": c["seconds_per_1k_labels"],
+             "tokens in / 1k labels": c["tokens_in_per_1k_labels"],
+             "tokens out / 1k labels": c["tokens_out_per_1k_labels"],
+             "$ / 1k labels": c["money_per_1k_labels"], "$ / 1k usable labels": c["money_per_1k_usable_labels"],
+             "human $ / 1k labels": c["human_money_per_1k_labels"],
+             "humans x dearer": c["human_to_judge_cost_ratio"]} for judge, c in costs.items()]
+    return pd.DataFrame(rows).replace([math.inf], math.nan).round(4)
+
+
+def cost_sentence(judge: str, cost: dict) -> str:
+    """The judge's cost per 1,000 labels beside 1,000 human labels, in plain words."""
+    judge = readable(judge)
+    if not cost["n_labels"]:
+        return f"{judge} has no labels here yet, so there is no cost to show."
+    p_in, p_out = cost["price_per_1k_input_tokens"], cost["price_per_1k_output_tokens"]
+    tokens = cost["tokens_in_per_1k_labels"] + cost["tokens_out_per_1k_labels"]
+    if p_in or p_out:
+        money = (f"cost {_money(cost['money_per_1k_labels'])} at {_money(p_in)} / {_money(p_out)} per 1,000 tokens "
+                 "in / out")
+    elif tokens > 0:  # tokens were spent, but at no price given: "free" would be a claim nobody measured
+        money = f"used {tokens:,.0f} tokens, whose money cost is not counted because no token prices are set"
+    else:
+        money = "cost nothing in tokens, as it used none"
+    invalid = cost["n_labels"] - cost["n_usable"]
+    if invalid and (p_in or p_out):  # an INVALID label was paid for but teaches nothing
+        money += (f" ({invalid} of its {cost['n_labels']} labels {'was' if invalid == 1 else 'were'} INVALID, "
+                  f"so 1,000 usable labels cost {_money(cost['money_per_1k_usable_labels'])})")
+    ratio = cost["human_to_judge_cost_ratio"]
+    times = "" if not math.isfinite(ratio) else (
+        f", {ratio:,.{0 if ratio >= 10 else 1}f} times as much" if ratio >= 1
+        else f", {ratio:.2f} times as much: this judge costs more")
+    return (f"1,000 labels from {judge} took {_duration_words(cost['seconds_per_1k_labels'])} of compute and "
+            f"{money}; 1,000 human labels at {_money(cost['human_label_cost'])} each cost "
+            f"{_money(cost['human_money_per_1k_labels'])}{times}.")
+
+
+def format_cost(cost: dict) -> str:
+    """Two lines for the text report: the judge's cost per 1,000 labels, and human labels beside it."""
+    if not cost["n_labels"]:
+        return "  cost                no labels"
+    ratio = cost["human_to_judge_cost_ratio"]
+    dearer = "" if not math.isfinite(ratio) else f"; humans {ratio:.0f}x dearer"
+    return (f"  cost / 1,000 labels {_duration(cost['seconds_per_1k_labels'])} compute, "
+            f"{cost['tokens_in_per_1k_labels'] / 1000:.0f}k tokens in, "
+            f"{cost['tokens_out_per_1k_labels'] / 1000:.1f}k out, "
+            f"${cost['money_per_1k_labels']:.2f} at ${cost['price_per_1k_input_tokens']:g}/"
+            f"${cost['price_per_1k_output_tokens']:g} per 1k tokens in/out\n"
+            f"  human labels        ${cost['human_money_per_1k_labels']:.2f} per 1,000{dearer} "
+            f"(RLAIF paper: ${cost['reference_ai_money_per_1k_labels']:.0f} AI vs "
+            f"${1000 * RLAIF_PAPER_HUMAN_LABEL_COST:.0f} human)")
+
+
+def _duration(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "n/a"
+    return f"{seconds:.0f} s" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
+def _duration_words(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "an unknown time"
+    if seconds < 90:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def _money(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    return f"${value:,.2f}" if value == 0 or value >= 0.01 else f"${value:.2g}"

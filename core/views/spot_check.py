@@ -1,0 +1,28 @@
+"""What the Spot-check page shows after a person answers: each judge's verdict on the pair in words."""
+from __future__ import annotations
+
+import pandas as pd
+
+from core.judges.identity import display_names
+from core.store import Store
+
+_VERDICT_WORDS = {"A": "A", "B": "B", "TIE": "a tie", "INVALID": "no readable answer"}
+
+
+def verdict_sentences(store: Store, pair_id: str) -> list[str]:
+    """Each judge's verdict on one pair in words, e.g. 'smollm2-135m-letters: A (P(A better) 79% when A
+    was shown first, 22% when shown second: it flipped with the order)'. Read after the person answered."""
+    frame = store.pair_judgments(pair_id)
+    shown = display_names(list(frame["judge"]))
+    out = []
+    for row in frame.itertuples():
+        text = f"{shown[row.judge]}: {_VERDICT_WORDS.get(row.verdict, row.verdict)}"
+        if row.p_a_ab is not None and row.p_a_ba is not None and not (pd.isna(row.p_a_ab) or pd.isna(row.p_a_ba)):
+            picks = ("A" if row.p_a_ab > 0.5 else "B" if row.p_a_ab < 0.5 else "neither",
+                     "A" if row.p_a_ba > 0.5 else "B" if row.p_a_ba < 0.5 else "neither")
+            order = ("it flipped with the order" if picks[0] != picks[1] and "neither" not in picks
+                     else "the same pick in both orders" if picks[0] == picks[1] else "undecided in one order")
+            text += (f" (P(A better) {row.p_a_ab:.0%} when A was shown first, {row.p_a_ba:.0%} when shown second: "
+                     f"{order})")
+        out.append(text)
+    return out
