@@ -145,7 +145,7 @@ SCENARIOS = {  # reward of each rollout from its token count n, the update t and
 
 def monitor_command(args) -> dict:
     """How often the default flags fire on synthetic runs whose lengths drift up 6 tokens per update."""
-    from core.gaming import MonitorConfig
+    from core.config import MonitorConfig
     from core.gaming.monitor import FLAGS, GamingMonitor
 
     rows = []

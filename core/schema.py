@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+COST_FIELDS = ("tokens_in", "tokens_out", "seconds")  # what every judgment records of what it cost
+
 
 class Preference(str, enum.Enum):
     """Which response of a pair is preferred. Stored and exported as its string value."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.gaming import MonitorConfig
+from core.config import MonitorConfig
 from core.gaming.monitor import GamingMonitor, append_flags_jsonl, write_flags_jsonl
 from core.gaming.overopt import eval_pair_id, judge_win_metrics
 from core.judges import judge_pairs, make_judge

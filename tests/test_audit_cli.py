@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from core.audit.cli import configure_parser, run
+from core.cli.audit import configure_parser, run
 
 REQUIRED_KEYS = {"n_pairs", "agreement", "agreement_ci95", "agreement_no_ties", "cohen_kappa", "judge_p_longer",
                  "human_p_longer", "position_consistency", "ece"}

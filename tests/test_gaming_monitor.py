@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from core.gaming import MonitorConfig
+from core.config import MonitorConfig
 from core.gaming.monitor import (
     FLAGS,
     GamingMonitor,

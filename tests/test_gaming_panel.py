@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from core.gaming import MonitorConfig
+from core.config import MonitorConfig
 from core.gaming.monitor import FLAGS
 from core.views import gaming_charts
 from core.views.gaming import FLAG_COLUMNS, SAMPLE_COLUMNS, STEP_COLUMNS, gaming_panel, gaming_reading

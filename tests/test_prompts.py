@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from core.loop.prompts import PromptsFormatError, cluster_prompts, load_prompts, sample_prompts
+from core.data.prompts_file import PromptsFormatError, load_prompts
+from core.loop.prompts import cluster_prompts, sample_prompts
 from tests.conftest import SAMPLE
 
 

@@ -13,11 +13,14 @@ usable label is given too.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from core.audit.frames import COST_COLUMNS
-from core.config import JudgeConfig
+from core.schema import COST_FIELDS
+
+if TYPE_CHECKING:  # only its price fields are read
+    from core.config import JudgeConfig
 
 RLAIF_PAPER_AI_LABEL_COST = 0.06
 RLAIF_PAPER_HUMAN_LABEL_COST = 0.67
@@ -39,7 +42,7 @@ def label_cost(judgments: pd.DataFrame, *, price_per_1k_input_tokens: float = 0.
     Per-label values are NaN for an empty frame. Raises ValueError naming a missing column
     or a negative price.
     """
-    missing = [c for c in COST_COLUMNS if c not in judgments.columns]
+    missing = [c for c in COST_FIELDS if c not in judgments.columns]
     if missing:
         raise ValueError(f"judgments frame lacks cost column(s) {missing}; it has {list(judgments.columns)}")
     n = len(judgments)

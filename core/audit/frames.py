@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from core.schema import Judgment
+from core.schema import COST_FIELDS, Judgment
 
 LABELS = ("A", "B", "TIE")
 A, B, TIE, NONE = 0, 1, 2, 3  # NONE: INVALID verdict or missing human label
@@ -23,7 +23,6 @@ PAIR_COLUMNS = ("pair_id", "len_a", "len_b")
 JUDGMENT_COLUMNS = ("pair_id", "verdict")
 _OPTIONAL_PAIR_COLUMNS = ("category", "principle", "annotators", "n_annotators", "model_a", "model_b", "source")
 _SOFT_COLUMNS = ("p_a", "p_a_ab", "p_a_ba", "consistent")
-COST_COLUMNS = ("tokens_in", "tokens_out", "seconds")
 
 
 def label_codes(labels: Iterable, *, name: str = "labels") -> np.ndarray:
@@ -62,7 +61,7 @@ def judgments_to_frame(judgments: Sequence[Judgment]) -> pd.DataFrame:
         }
         for j in judgments
     ]
-    columns = ["pair_id", "judge", "verdict", "p_a", "p_a_ab", "p_a_ba", "consistent", *COST_COLUMNS]
+    columns = ["pair_id", "judge", "verdict", "p_a", "p_a_ab", "p_a_ba", "consistent", *COST_FIELDS]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -8,12 +8,11 @@ kept per row (``chosen_side``, ``placement_seed``), and the human label is that 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 
 import pandas as pd
 
-from core.data.pairs_file import PairsFormatError
-from core.data.tables import Row
+from core.audit.consensus import consensus_of
+from core.data.tables import PairsFormatError, Row
 
 SIDES = ("A", "B")
 
@@ -74,19 +73,11 @@ def given_side(row: Row, column: str) -> str | None:
     return value.strip().upper()
 
 
-def majority(votes: list[str]) -> str | None:
-    """The most common vote; a tie between votes is 'TIE' (as ``core.views.findings.human_consensus``)."""
-    if not votes:
-        return None
-    counts = Counter(votes).most_common()
-    return counts[0][0] if len(counts) == 1 or counts[0][1] > counts[1][1] else "TIE"
-
-
 def pair_row(pid: str, prompt: str, response_a: str, response_b: str, *, votes: list[str], names: list[str],
              side: str | None = None, seed: int | None = None, **optional: str) -> dict:
     """One row of the pairs frame; ``votes``/``names`` are the human labels and who gave them."""
     return {"pair_id": pid, "prompt": prompt, "response_a": response_a, "response_b": response_b,
-            "len_a": len(response_a), "len_b": len(response_b), "human": majority(votes),
+            "len_a": len(response_a), "len_b": len(response_b), "human": consensus_of(votes),
             "source": optional.get("source", ""), "category": optional.get("category", ""),
             "principle": "", "model_a": optional.get("model_a", ""), "model_b": optional.get("model_b", ""),
             "annotators": list(votes), "annotator_names": list(names), "chosen_side": side, "placement_seed": seed}

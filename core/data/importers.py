@@ -7,15 +7,14 @@ nothing of it is stored.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from core.data.textfiles import named_as, safe_upload_name
 from core.schema import Judgment, Preference, ResponsePair
 from core.store import Store
 
@@ -76,22 +75,10 @@ def import_upload(store: Store, data: bytes, *, filename: str, fmt: str, dataset
                   seed: int = 0, annotator: str = DEFAULT_ANNOTATOR) -> ImportSummary:
     """Import the bytes of an uploaded file (the dashboard's path); the file name picks its type."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name)[:100] or "upload.jsonl")
+        path = Path(tmp) / safe_upload_name(filename, "upload.jsonl")
         path.write_bytes(data)
         with named_as(path, filename):
             return import_file(store, fmt, path, dataset=dataset, mapping=mapping, seed=seed, annotator=annotator)
-
-
-@contextlib.contextmanager
-def named_as(staged: Path, filename: str):
-    """Errors about ``staged`` (a server temp copy of an upload) name the file the person uploaded."""
-    try:
-        yield
-    except ValueError as exc:
-        text = str(exc)
-        if str(staged) not in text:
-            raise
-        raise ValueError(text.replace(str(staged), Path(filename).name)) from exc
 
 
 def dataset_name(path: str | Path) -> str:

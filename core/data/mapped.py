@@ -17,8 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.data.frame import chosen_side, optional_text, pair_id, pair_row, text, to_frame
-from core.data.pairs_file import PairsFormatError
-from core.data.tables import Row, read_rows
+from core.data.tables import PairsFormatError, Row, read_rows
 from core.data.textfiles import read_utf8, read_yaml
 
 VALUE_KEYS = ("a", "b", "tie")

@@ -13,12 +13,12 @@ A field longer than ``core.data.textfiles.MAX_FIELD_CHARS`` characters is refuse
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 
+from core.data.tables import PairsFormatError, read_jsonl_rows
 from core.data.textfiles import oversized_field, too_long
 
 REQUIRED_TEXT = ("prompt", "response_a", "response_b")
@@ -26,15 +26,6 @@ OPTIONAL_TEXT = ("source", "category", "principle", "model_a", "model_b")
 HUMAN_LABELS = {"a": "A", "b": "B", "tie": "TIE"}
 JUDGE_LABELS = {**HUMAN_LABELS, "invalid": "INVALID"}
 PANDALM_VOTES = {0: "TIE", 1: "A", 2: "B"}
-
-
-class PairsFormatError(ValueError):
-    """A pairs file that cannot be read; the message names the file, the line and the field."""
-
-    def __init__(self, path, line: int, field: str | None, problem: str):
-        self.path, self.line, self.field = str(path), line, field
-        where = f"{path}, line {line}" + (f", field {field!r}" if field else "")
-        super().__init__(f"{where}: {problem}")
 
 
 def _text(record: dict, field: str, *, required: bool, fail) -> str:
@@ -138,27 +129,12 @@ def read_pairs_jsonl(path: str | Path) -> pd.DataFrame:
     file is checked before anything is returned; blank lines are skipped.
     """
     path = Path(path)
-    raw = path.read_bytes()
     rows, seen = [], {}
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        def fail(field, problem, number=number):
-            raise PairsFormatError(path, number, field, problem)
-
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PairsFormatError(path, number, None, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
-        text = text.lstrip("\ufeff") if number == 1 else text
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PairsFormatError(path, number, None, f"not JSON ({exc.msg} at column {exc.colno})") from None
-        row = parse_record(record, fail=fail)
+    for line in read_jsonl_rows(path):
+        row = parse_record(line.record, fail=line.fail)
         if row["pair_id"] in seen:
-            fail("id", f"duplicate id {row['pair_id']!r} (first on line {seen[row['pair_id']]})")
-        seen[row["pair_id"]] = number
+            line.fail("id", f"duplicate id {row['pair_id']!r} (first on {seen[row['pair_id']]})")
+        seen[row["pair_id"]] = line.place
         rows.append(row)
     if not rows:
         raise PairsFormatError(path, 0, None, "no pairs in the file")

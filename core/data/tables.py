@@ -14,17 +14,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.data.pairs_file import PairsFormatError
 from core.data.textfiles import CsvRecordError, csv_records, line_of_byte, oversized_field, too_long
 
 TABLE_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
+
+
+class PairsFormatError(ValueError):
+    """A pairs file that cannot be read; the message names the file, the line and the field."""
+
+    def __init__(self, path, line: int, field: str | None, problem: str):
+        self.path, self.line, self.field, self.problem = str(path), line, field, problem
+        where = f"{path}, line {line}" + (f", field {field!r}" if field else "")
+        super().__init__(f"{where}: {problem}")
 
 
 class RowFormatError(PairsFormatError):
     """A PairsFormatError for files whose records have no line: the place is a row index from 0."""
 
     def __init__(self, path, row: int, field: str | None, problem: str):
-        self.path, self.line, self.row, self.field = str(path), row, row, field
+        self.path, self.line, self.row, self.field, self.problem = str(path), row, row, field, problem
         where = f"{path}, row {row}" + (f", field {field!r}" if field else "")
         ValueError.__init__(self, f"{where}: {problem}")
 
@@ -37,6 +45,7 @@ class Row:
     index: int
     place: str
     fail: Callable[[str | None, str], None]
+    line: int | None = None  # the line it starts on, in formats that have lines
 
 
 def read_rows(path: str | Path) -> list[Row]:
@@ -47,6 +56,13 @@ def read_rows(path: str | Path) -> list[Row]:
         if oversized:
             row.fail(oversized[0], too_long(oversized[1]))
     return rows
+
+
+def read_jsonl_rows(path: str | Path) -> list[Row]:
+    """Every record of a JSON-lines file (``.jsonl``, ``.jsonl.gz``, ``.ndjson`` or ``.json``), each a
+    JSON object, blank lines skipped: the one JSONL reader (pairs, prompts and imports all use it)."""
+    path = Path(path)
+    return _jsonl_rows(path, _decode(path, _read_bytes(path)))
 
 
 def _read_rows(path: Path) -> list[Row]:
@@ -115,7 +131,7 @@ def _jsonl_rows(path: Path, text: str) -> list[Row]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             fail(None, f"not JSON ({exc.msg} at column {exc.colno})")
-        rows.append(Row(_object(record, fail), len(rows), f"line {number}", fail))
+        rows.append(Row(_object(record, fail), len(rows), f"line {number}", fail, number))
     return rows
 
 
@@ -143,7 +159,7 @@ def _csv_rows(path: Path, text: str, delimiter: str) -> list[Row]:
             if len(cells) != len(header):
                 fail(None, f"has {len(cells)} fields, the header has {len(header)}")
             rows.append(Row({h: (c if c != "" else None) for h, c in zip(header, cells) if h}, len(rows),
-                            f"line {start}", fail))
+                            f"line {start}", fail, start))
     except CsvRecordError as exc:
         column = header[exc.column] if header and exc.column is not None and exc.column < len(header) else None
         raise PairsFormatError(path, exc.line, column or None, exc.problem) from None

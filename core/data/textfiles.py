@@ -6,8 +6,10 @@ error type; this module imports nothing from ``core``.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -178,3 +180,21 @@ def _record_error(text: str, start: int, delimiter: str, exc: csv.Error) -> CsvR
     rest = "".join(io.StringIO(text, newline="").readlines()[start - 1:])
     cells = next(csv.reader(io.StringIO(rest, newline=""), delimiter=delimiter), [""])
     return CsvRecordError(start, len(cells) - 1, "its quote is never closed: the cell runs to the end of the file")
+
+
+@contextlib.contextmanager
+def named_as(staged: Path, filename: str):
+    """Errors about ``staged`` (a server temp copy of an upload) name the file the person uploaded."""
+    try:
+        yield
+    except ValueError as exc:
+        text = str(exc)
+        if str(staged) not in text:
+            raise
+        raise ValueError(text.replace(str(staged), Path(filename).name)) from exc
+
+
+def safe_upload_name(filename: str, default: str) -> str:
+    """An uploaded file's name made safe to write on the server: its last part, letters, digits and
+    '._-' only, at most 100 characters (``default`` when nothing is left)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name)[:100] or default

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.gaming.config import MonitorConfig
+from core.config import MonitorConfig
 
 FLAGS = ("length_without_quality", "reward_length_correlation", "length_explains_gain")
 SAMPLE_COLUMNS = ["step", "flag", "rank", "prompt", "response", "reward", "length_controlled_reward",

@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.human_labels.calibration import TrainingSet, usable_rows
 from core.judges.calibrated_model import CalibratedModel, RawJudge, choose_features, feature_matrix, fit_arrays
+from core.wording import interval
 
 LEARNED_LENGTH_AGREEMENT = 0.9  # verdicts equal to `longest`'s on more than this share of pairs: it learned length
 LENGTH_DOMINATES = 0.5  # the length coefficient is more than this share of all |coefficients|
@@ -135,7 +136,7 @@ def findings(report: dict, *, raw: list[str]) -> list[str]:
     me = table.loc[name]
     out = [f"Cross-validated ({report['folds']}-fold) on {report['n_pairs']} human-labelled pairs "
            f"({report['n_ties_left_out']} human ties left out): '{name}' agrees with people on "
-           f"{me['agreement']:.1%} (95% CI {me['ci95_low']:.1%}–{me['ci95_high']:.1%})"
+           f"{me['agreement']:.1%} ({interval(me['ci95_low'], me['ci95_high'], spec='.1%')})"
            + ("." if me["ci95_low"] > 0.5 else ": not above chance (50%) beyond noise, so on these pairs the "
               "signals it reads carry nothing it could learn.")]
     for other in dict.fromkeys([*raw, "longest"]):
@@ -143,7 +144,7 @@ def findings(report: dict, *, raw: list[str]) -> list[str]:
         lo, hi = v["ci95"]
         verb = ("beats" if v["difference"] > 0 else "is worse than") if v["beyond_noise"] else "is not different, beyond noise, from"
         out.append(f"It {verb} '{other}' ({table.loc[other, 'agreement']:.1%}): difference {v['difference']:+.1%} "
-                   f"(paired 95% CI {lo:+.1%} to {hi:+.1%}).")
+                   f"({interval(lo, hi, spec='+.1%', label='paired 95% CI')}).")
     same, share = report["same_as_longest"], report.get("length_weight_share")
     beats_longest = report["versus"]["longest"]["beyond_noise"] and report["versus"]["longest"]["difference"] > 0
     dominated = share is not None and share == share and share > LENGTH_DOMINATES
@@ -160,9 +161,10 @@ def findings(report: dict, *, raw: list[str]) -> list[str]:
     lo, hi = me["length_lean_ci95"]
     words = ("more often than people, beyond the margin of error" if lo > 0
              else "less often than people, beyond the margin of error" if hi < 0
-             else f"no different from people within the margin of error (difference 95% CI {lo:+.0%} to {hi:+.0%})")
+             else "no different from people within the margin of error (difference "
+                  f"{interval(lo, hi, spec='+.0%')})")
     out.append(f"Length: it prefers the longer answer {me['p_longer']:.0%} of the time "
-               f"(95% CI {me['p_longer_ci95'][0]:.0%}–{me['p_longer_ci95'][1]:.0%}), people "
+               f"({interval(*me['p_longer_ci95'])}), people "
                f"{me['human_p_longer']:.0%}: {words}.")
     return out
 

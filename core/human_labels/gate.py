@@ -17,6 +17,7 @@ import pandas as pd
 
 from core.config import HUMAN_PAIRS_SOURCE, GateConfig, RunConfig, is_store_source
 from core.store import Store
+from core.wording import interval
 
 STAGE = "gate"
 
@@ -64,7 +65,7 @@ def gate_message(result: dict, gate: GateConfig, source: str) -> str:
                     f"{threshold:.2f}.")
     else:
         measured = (f"Judge gate on {source}: the judge agreed with people on {result['agreement']:.2f} of "
-                    f"{result['n_pairs']} pairs (ties counted; 95% CI {result['ci_low']:.2f}–{result['ci_high']:.2f}); "
+                    f"{result['n_pairs']} pairs (ties counted; {interval(result['ci_low'], result['ci_high'], spec='.2f')}); "
                     f"the gate needs the CI's lower end to be at least {threshold:.2f}.")
     if passes(result, gate):
         return f"{measured} Passed."

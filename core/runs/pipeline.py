@@ -29,8 +29,8 @@ def start_run(store: Store, cfg: RunConfig) -> str:
 
 
 def check_inputs(cfg: RunConfig) -> None:
+    from core.data.prompts_file import load_prompts
     from core.judges.local import read_principles
-    from core.loop.prompts import load_prompts
 
     if not Path(cfg.prompts.path).exists():
         raise ValueError(f"prompts file not found: {cfg.prompts.path}")
@@ -101,7 +101,8 @@ def policy_for_round(store: Store, run_id: str, cfg: RunConfig, round_: int) -> 
 
 
 def prompts_for_round(store, run_id, cfg, round_, reporter) -> list[Prompt]:
-    from core.loop.prompts import load_prompts, sample_prompts
+    from core.data.prompts_file import load_prompts
+    from core.loop.prompts import sample_prompts
 
     stored = store.prompts_frame(run_id)
     mine = stored[stored["round"] == round_]
@@ -317,10 +318,10 @@ def overoptimisation_check(store, run_id, cfg, round_, reference):
     human spot-checks."""
     if not cfg.monitor.eval_every:
         return None
+    from core.data.prompts_file import load_prompts
     from core.gaming.callback import OverOptimisationCallback
     from core.gaming.overopt import heldout_prompts
     from core.judges import make_judge
-    from core.loop.prompts import load_prompts
 
     used = store.prompts_frame(run_id)["text"].tolist()
     held_out = heldout_prompts([p.text for p in load_prompts(cfg.prompts.path)], used, cfg.monitor.n_eval_prompts,

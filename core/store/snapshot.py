@@ -11,8 +11,10 @@ import io
 import numpy as np
 import pandas as pd
 
+from core.schema import COST_FIELDS
+
 VERDICT_COLUMNS = ("code", "p_a", "p_a_ab", "p_a_ba", "consistent")
-COST_COLUMNS = ("n_labels", "n_usable", "tokens_in", "tokens_out", "seconds")
+COST_TOTALS = ("n_labels", "n_usable", *COST_FIELDS)  # per judge of a source: labels, usable ones, summed costs
 
 
 def rowid_positions(rowid: np.ndarray, of) -> np.ndarray:
@@ -52,7 +54,7 @@ def build(pairs: np.ndarray, pair_text: list[tuple], judges: list[str], judged: 
         verdicts[judge] = columns
         costs.append((judge, len(mine), int((mine[:, 2] != 3).sum()), *mine[:, 7:10].sum(axis=0)))
     return {"pairs": frame, "rowid": rowid, "verdicts": verdicts,
-            "costs": pd.DataFrame(costs, columns=["judge", *COST_COLUMNS])}
+            "costs": pd.DataFrame(costs, columns=["judge", *COST_TOTALS])}
 
 
 def encode(snapshot: dict) -> bytes:
@@ -61,7 +63,7 @@ def encode(snapshot: dict) -> bytes:
     arrays = {"rowid": snapshot["rowid"], "len_a": pairs["len_a"].to_numpy(), "len_b": pairs["len_b"].to_numpy(),
               "pair_id": pairs["pair_id"].to_numpy().astype(str), "category": pairs["category"].to_numpy().astype(str),
               "judges": np.array(judges, dtype=str),
-              **{f"cost_{c}": snapshot["costs"][c].to_numpy(dtype=np.float64) for c in COST_COLUMNS}}
+              **{f"cost_{c}": snapshot["costs"][c].to_numpy(dtype=np.float64) for c in COST_TOTALS}}
     for k, judge in enumerate(judges):
         arrays.update({f"{name}_{k}": values for name, values in snapshot["verdicts"][judge].items()})
     buffer = io.BytesIO()
@@ -77,7 +79,7 @@ def decode(blob: bytes) -> dict:
                               "len_a": data["len_a"], "len_b": data["len_b"],
                               "category": pd.array(data["category"].astype(object), dtype=object)})
         verdicts = {judge: {name: data[f"{name}_{k}"] for name in VERDICT_COLUMNS} for k, judge in enumerate(judges)}
-        costs = pd.DataFrame({"judge": judges, **{c: data[f"cost_{c}"] for c in COST_COLUMNS}})
+        costs = pd.DataFrame({"judge": judges, **{c: data[f"cost_{c}"] for c in COST_TOTALS}})
         rowid = data["rowid"]
     costs[["n_labels", "n_usable"]] = costs[["n_labels", "n_usable"]].astype(np.int64)
     return {"pairs": frame, "rowid": rowid, "verdicts": verdicts, "costs": costs}

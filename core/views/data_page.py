@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import tempfile
-from pathlib import Path
 
 from core.store import Store
 
@@ -38,24 +35,3 @@ def import_uploaded_pairs(store: Store, data: bytes, *, filename: str, dataset: 
     from core.data import import_upload
 
     return import_upload(store, data, filename=filename, fmt=fmt, dataset=dataset, mapping=mapping or None).n_pairs
-
-
-def save_uploaded_prompts(data: bytes, *, filename: str, folder: Path) -> tuple[Path, int]:
-    """Validate uploaded prompts (JSONL or CSV); keep the file only if every line is good."""
-    from core.data.importers import named_as
-    from core.loop.prompts import load_prompts
-
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        staged = Path(tmp) / _safe_name(filename)
-        staged.write_bytes(data)
-        with named_as(staged, filename):
-            n = len(load_prompts(staged))
-        final = folder / staged.name
-        final.write_bytes(data)
-    return final, n
-
-
-def _safe_name(filename: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name)[:100]
-    return name or "upload"

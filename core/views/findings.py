@@ -5,11 +5,11 @@ the HTML report show the same sentences.
 """
 from __future__ import annotations
 
-import math
-
 from core.audit.calibration import CALIBRATED_ECE, UNINFORMATIVE_SHARE  # the bars a finding must clear
 from core.audit.yardstick import LENGTH_YARDSTICKS
 from core.judges.baselines import YARDSTICKS
+from core.wording import interval, number, pct
+from core.wording import missing as _nan
 
 
 def findings(report: dict, *, baselines: dict[str, dict] | None = None) -> list[str]:
@@ -49,7 +49,7 @@ def at_chance(report: dict) -> bool:
 def _agreement_sentence(r: dict) -> str:
     lo, hi = r["agreement_ci95"]
     kappa, ci = r["cohen_kappa"], _interval(r, "cohen_kappa")
-    kappa_ci = "" if ci is None else f", 95% CI {_num(ci[0])} to {_num(ci[1])}"
+    kappa_ci = "" if ci is None else ", " + interval(*ci, spec=".2f", joiner=" to ")
     if ci is not None and ci[1] < 0:
         words = "worse than chance: it disagrees with people more than guessing would"
     elif at_chance(r):
@@ -62,8 +62,8 @@ def _agreement_sentence(r: dict) -> str:
     if coin is not None and coin[0] <= 0.5 and not at_chance(r):  # κ clears 0 on the ties alone
         coin_words = (", worse than a coin (its 95% CI is below 50%)" if coin[1] < 0.5
                       else ", no better than a coin (its 95% CI includes 50%)")
-    return (f"Agreement with humans: {r['agreement']:.0%} of {r['n_pairs']} pairs (95% CI {lo:.0%}–{hi:.0%}), "
-            f"{_pct(no_ties)} when ties are left out{coin_words}; Cohen's κ = {_num(kappa)}{kappa_ci} ({words}).")
+    return (f"Agreement with humans: {r['agreement']:.0%} of {r['n_pairs']} pairs ({interval(lo, hi)}), "
+            f"{pct(no_ties)} when ties are left out{coin_words}; Cohen's κ = {number(kappa)}{kappa_ci} ({words}).")
 
 
 def _position_sentence(r: dict) -> str:
@@ -74,7 +74,7 @@ def _position_sentence(r: dict) -> str:
     first, ci = pos.get("first_slot_share"), _interval(pos, "first_slot_share")
     tail = ""
     if first is not None and not _nan(first):
-        lean = "" if ci is None else (f" (95% CI {ci[0]:.0%}–{ci[1]:.0%}"
+        lean = "" if ci is None else (f" ({interval(*ci)}"
                                       + (", no clear lean to either slot)" if ci[0] <= 0.5 <= ci[1] else ")"))
         tail = f"; when it flipped, it sided with whichever answer was shown first {first:.0%} of the time{lean}"
     verdict = ""
@@ -92,8 +92,8 @@ def _verbosity_sentence(r: dict) -> str:
         return ""
     v = r["verbosity"]
     ci = _interval(v, "verbosity_bias")
-    gap = "" if ci is None else (f" (difference {100 * v['verbosity_bias']:+.0f} points, 95% CI "
-                                 f"{100 * ci[0]:+.0f} to {100 * ci[1]:+.0f})")
+    gap = "" if ci is None else (f" (difference {100 * v['verbosity_bias']:+.0f} points, "
+                                 f"{interval(*ci, spec='+.0f', scale=100)})")
     if v.get("judge_more_length_biased"):
         words = (f"It is MORE length-biased than the people who labelled the same pairs, beyond the margin of "
                  f"error{gap}: a reward model trained on its labels is likely to reward length, not quality.")
@@ -120,8 +120,8 @@ def _length_yardstick_sentence(name: str, y: dict) -> str:
     follows = ("" if same is None or _nan(same) or same < 0.9 else
                f"; its verdict is the same as that rule's on {same:.0%} of pairs")
     return (f"Against the '{name}' yardstick ({rule} agrees with people on {y['agreement']:.0%} of the same "
-            f"{y['n_pairs']} pairs, 95% CI {agree[0]:.0%}–{agree[1]:.0%}): this judge's agreement differs by "
-            f"{100 * y['difference']:+.0f} points (paired 95% CI {100 * ci[0]:+.0f} to {100 * ci[1]:+.0f}), so "
+            f"{y['n_pairs']} pairs, {interval(*agree)}): this judge's agreement differs by "
+            f"{100 * y['difference']:+.0f} points ({interval(*ci, spec='+.0f', scale=100, label='paired 95% CI')}), so "
             f"{verdict}{follows}.")
 
 
@@ -170,16 +170,3 @@ def _kappa_words(k: float) -> str:
         if k <= limit:
             return words
     return "almost perfect"
-
-
-def _pct(x) -> str:
-    return "n/a" if _nan(x) else f"{x:.0%}"
-
-
-def _num(x) -> str:
-    return "n/a" if _nan(x) else f"{x:.2f}".replace("-0.00", "0.00")
-
-
-def _nan(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-

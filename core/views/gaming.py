@@ -15,12 +15,12 @@ from dataclasses import dataclass, fields
 import pandas as pd
 
 from core.audit.bootstrap import wilson_interval
-from core.config import config_from_dict
-from core.gaming.config import MonitorConfig
+from core.config import MonitorConfig, config_from_dict
 from core.gaming.monitor import flags_frames, read_flags_jsonl
 from core.gaming.overopt import human_win_rate, overoptimisation_frame
 from core.store import Store
 from core.views.training_monitor import window_change
+from core.wording import interval
 
 STEP_COLUMNS = {  # metric key -> column of the per-update frame
     "response/mean_tokens": "mean_tokens", "response/median_tokens": "median_tokens",
@@ -251,4 +251,4 @@ def _rate_ci(rate: float, n: int, *, inside: bool = False) -> str:
     if not n or not math.isfinite(rate):
         return ""
     lo, hi = wilson_interval(rate * n, n)
-    return f", 95% CI {lo:.0%}–{hi:.0%}" if inside else f" (95% CI {lo:.0%}–{hi:.0%} over {n} pairs)"
+    return f", {interval(lo, hi)}" if inside else f" ({interval(lo, hi)} over {n} pairs)"

@@ -13,6 +13,7 @@ import pandas as pd
 from core.audit.bootstrap import wilson_interval
 from core.human_labels.rlhf_arm import ARMS, STAGE
 from core.store import Store
+from core.wording import interval
 
 ARM_NAMES = {"judge": "RLAIF: trained on the judge's labels", "human": "RLHF: trained on human labels"}
 COLUMNS = ["round", "reward model", "held-out pairs", "vs human labels", "human ci95 low", "human ci95 high",
@@ -75,5 +76,4 @@ def _interval(accuracy: float, n: int) -> tuple[float, float]:
 
 
 def _pct(row: pd.Series, against: str) -> str:
-    return (f"{row[f'vs {against} labels']:.0%} (95% CI {row[f'{against} ci95 low']:.0%}–"
-            f"{row[f'{against} ci95 high']:.0%})")
+    return f"{row[f'vs {against} labels']:.0%} ({interval(row[f'{against} ci95 low'], row[f'{against} ci95 high'])})"

@@ -6,16 +6,15 @@ import math
 import pandas as pd
 
 from core.audit.calibration import CALIBRATED_ECE, UNINFORMATIVE_SHARE
+from core.wording import interval, number
 
 
 def _fmt(value, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return f"{value:.{digits}f}"
+    return number(value, f".{digits}f")
 
 
-def _ci(interval) -> str:
-    return "" if not interval else f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
+def _ci(bounds) -> str:
+    return "" if not bounds else " " + interval(*bounds, spec=".3f", brackets=True)
 
 
 def _reaches(interval, value: float) -> bool:
@@ -93,9 +92,10 @@ def format_table(table: pd.DataFrame) -> str:
     """The judge table as fixed-width text (the CLI and the benchmark print it)."""
     lines = [f"{'judge':34} {'pairs':>5} {'agreement [95% CI]':>22} {'P(prefer longer) [95% CI]':>27}"]
     for r in table.itertuples():
-        lines.append(f"{r.judge[:34]:34} {r.pairs:5d} {r.agreement:7.3f} [{r.ci95_low:.3f}, {r.ci95_high:.3f}]   "
-                     f"{r.p_longer:7.3f} [{r.p_longer_ci95[0]:.3f}, {r.p_longer_ci95[1]:.3f}]")
+        lines.append(f"{r.judge[:34]:34} {r.pairs:5d} {r.agreement:7.3f} "
+                     f"{interval(r.ci95_low, r.ci95_high, spec='.3f', brackets=True)}   "
+                     f"{r.p_longer:7.3f} {interval(*r.p_longer_ci95, spec='.3f', brackets=True)}")
     first = table.iloc[0]
     lines.append(f"{'humans':34} {'':5} {'':22}   {first.human_p_longer:7.3f} "
-                 f"[{first.human_p_longer_ci95[0]:.3f}, {first.human_p_longer_ci95[1]:.3f}]")
+                 f"{interval(*first.human_p_longer_ci95, spec='.3f', brackets=True)}")
     return "\n".join(lines)

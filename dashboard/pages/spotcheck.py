@@ -5,9 +5,9 @@ Keys: A, B, T (tie), S (skip), U (undo); the pair and its buttons come first, in
 import streamlit as st
 
 from core.human_labels import spot_checks as spotcheck
-from core.views import spot_check as spot_check_view
 from core.human_labels.team import record_label
 from core.judges.identity import display_names
+from core.views import spot_check as spot_check_view
 from dashboard import state
 
 st.title("Spot-check the judge")

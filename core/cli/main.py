@@ -15,7 +15,7 @@ from pathlib import Path
 from core.store import default_store_path
 
 DEFAULT_STORE = default_store_path()
-DASHBOARD_APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+DASHBOARD_APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _add_calibrate(sub)
     audit = sub.add_parser("audit", help="audit a judge against human-labelled pairs")
-    from core.audit.cli import configure_parser
+    from core.cli.audit import configure_parser
 
     configure_parser(audit)
     _add_import_export(sub)
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return _export(args)
     if args.command == "calibrate":
         return _calibrate(args)
-    from core.audit.cli import run as run_audit
+    from core.cli.audit import run as run_audit
 
     return run_audit(args)
 

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.audit.cli", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m core.cli.audit", description=__doc__.splitlines()[0])
     configure_parser(parser)
     return run(parser.parse_args(argv))
 
