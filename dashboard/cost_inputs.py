@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.audit.cost import RLAIF_PAPER_HUMAN_LABEL_COST
+from core.views.costs import RLAIF_PAPER_HUMAN_LABEL_COST
 
 
 def price_inputs(prefix: str = "cost_") -> dict[str, float]:

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.runs import judge_jobs
-from core.runs.worker import launch_run
-from core.store import default_store_path
+from core.views import data_page as judge_jobs
 from dashboard import state
 
 OTHER_YAML = "a judge YAML file on this machine…"
-
-
-def judges_folder():
-    return default_store_path().parent / "judges"
 
 
 def show(may_act: bool) -> None:
@@ -28,7 +22,7 @@ def show(may_act: bool) -> None:
         return
     cols = st.columns([3, 3])
     source = cols[0].selectbox("Pairs to judge", sources, key="judge_job_source")
-    saved = sorted(str(p) for p in judges_folder().glob("*.yaml")) if judges_folder().is_dir() else []
+    saved = judge_jobs.saved_judges()
     options = ["longest", "shortest", "random", judge_jobs.EMBEDDED, *saved, OTHER_YAML]
     labels = {"longest": "longest (yardstick)", "shortest": "shortest (yardstick)", "random": "random (yardstick)",
               judge_jobs.EMBEDDED: "embedded SmolLM2-135M (letters, both orders; minutes on CPU)", OTHER_YAML: OTHER_YAML}
@@ -45,7 +39,7 @@ def show(may_act: bool) -> None:
             key_env = c2.text_input("Name of the environment variable holding the key", "OPENAI_API_KEY")
             if st.form_submit_button("Save judge", disabled=not may_act) and may_act:
                 try:
-                    path = judge_jobs.write_api_judge(judges_folder(), name=name, base_url=base_url, model=model,
+                    path = judge_jobs.write_api_judge(judge_jobs.judges_folder(), name=name, base_url=base_url, model=model,
                                                       api_key_env=key_env)
                 except ValueError as exc:
                     st.error(f"Not saved. {exc}")
@@ -57,7 +51,6 @@ def show(may_act: bool) -> None:
         except ValueError as exc:
             st.error(f"Not started. {exc}")
         else:
-            launch_run(store, run_id)
             st.success(f"Judging {source} in the background (job {run_id}).")
     jobs_panel(source, may_act)
 
@@ -65,7 +58,7 @@ def show(may_act: bool) -> None:
 @st.fragment(run_every="2s")
 def jobs_panel(source: str, may_act: bool) -> None:
     store = state.get_store()
-    jobs = judge_jobs.judge_jobs(store, source)
+    jobs = judge_jobs.jobs_of(store, source)
     for job in jobs[:6]:
         status = job["display_status"]
         with st.container(border=True):
@@ -79,7 +72,7 @@ def jobs_panel(source: str, may_act: bool) -> None:
             finished = status in ("succeeded", "failed", "cancelled")
             if top[1].button("Cancel", key=f"cancel_job_{job['run_id']}", disabled=not may_act or finished
                              or status == "lost"):
-                store.request_cancel(job["run_id"])
+                judge_jobs.cancel_job(store, job["run_id"])
             if top[2].button("Resume", key=f"resume_job_{job['run_id']}",
                              disabled=not may_act or status not in ("failed", "cancelled", "lost")):
-                launch_run(store, job["run_id"])
+                judge_jobs.resume_job(store, job["run_id"])

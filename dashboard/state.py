@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.store import Store, default_store_path
+from core.views import access, agreement, costs, session
+from core.views import runs_page as runs_ui
 
 ANNOTATOR = "annotator"
 SOURCE = "source"
@@ -16,22 +17,16 @@ REPORT = "built_report"  # the Report page's HTML, likewise
 
 
 @st.cache_resource
-def get_store() -> Store:
-    """The store, with the sample workspace loaded on first start."""
-    from core.data.sample_workspace import ensure_sample_workspace
-
-    store = Store(default_store_path())
-    ensure_sample_workspace(store)
-    return store
+def get_store():
+    """The store (``core.store.Store``), with the sample workspace loaded on first start."""
+    return session.open_store()
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _judged(source: str, store_version: int, pairs_version: int, judgments_version: int) -> dict:
-    """A source's pairs, verdicts and label costs (``core.views.findings.read_judged``), kept read-only and
+    """A source's pairs, verdicts and label costs (``core.views.agreement.read_judged``), kept read-only and
     uncopied until that source gets new pairs or verdicts: a new human label re-reads only the labels."""
-    from core.human_labels.with_verdicts import read_judged
-
-    return read_judged(get_store(), source)
+    return agreement.read_judged(get_store(), source)
 
 
 def judged(source: str, version: tuple) -> dict:
@@ -41,26 +36,18 @@ def judged(source: str, version: tuple) -> dict:
 @st.cache_data(max_entries=16, show_spinner="Auditing…")
 def cached_audit(source: str, version: tuple, n_boot: int = 1000) -> dict:
     """The audit per judge of ``source`` at ``version`` (``Store.source_version``)."""
-    from core.audit.report import audit_source
-    from core.human_labels.with_verdicts import with_labels
-
-    data = with_labels(judged(source, version), get_store().source_vote_codes(source))
-    return audit_source(data, n_boot=n_boot)
+    return agreement.audit_with_votes(judged(source, version), get_store().source_vote_codes(source), n_boot=n_boot)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def team_labels(source: str, version: tuple) -> dict:
-    """Who labelled the source and how they agree (``core.human_labels.team.annotator_summary``) at ``version``."""
-    from core.human_labels.team import annotator_summary
-
-    return annotator_summary(get_store(), source)
+    """Who labelled the source and how they agree (``core.views.agreement.annotator_summary``) at ``version``."""
+    return agreement.annotator_summary(get_store(), source)
 
 
 def source_costs(source: str, prices: dict) -> dict[str, dict]:
     """What each judge's labels of ``source`` cost at ``prices`` (the sums come with the snapshot)."""
-    from core.audit.cost import costs_from_totals
-
-    return costs_from_totals(judged(source, get_store().source_version(source))["costs"], **prices)
+    return costs.costs_from_totals(judged(source, get_store().source_version(source))["costs"], **prices)
 
 
 def sources() -> list[str]:
@@ -109,8 +96,6 @@ def _login_configured() -> bool:
 
 
 def _check_password() -> None:
-    from core.views import access
-
     ok = access.password_matches(st.session_state.get(PASSWORD, ""))
     st.session_state[AUTHORIZED] = ok
     st.session_state[PASSWORD_WRONG] = not ok
@@ -121,8 +106,6 @@ def access_controls(what: str = "start, cancel, resume or delete runs") -> bool:
     """Ask for the password (or offer the login) when one is configured; True when this session
     may launch, cancel, resume and delete runs, and upload data. ``what`` names the actions in
     the prompt. One password for all of them: a session that gave it on one page has it on all."""
-    from core.views import access
-
     login = _login_configured()
     logged_in = login and bool(getattr(st.user, "is_logged_in", False))
     allowed = access.may_act(password_ok=bool(st.session_state.get(AUTHORIZED)), login_configured=login,
@@ -158,8 +141,6 @@ def run_form_key(name: str) -> str:
 def run_form_values() -> dict:
     """The form's values, dotted name -> value; the quick preset's until the user changes them.
     Widgets (cleared by Streamlit when the page is left) are drawn from these, and write back."""
-    from core.views import runs_page as runs_ui
-
     if RUN_FORM not in st.session_state:
         st.session_state[RUN_FORM] = runs_ui.default_values()
         st.session_state[RUN_PRESET] = runs_ui.DEFAULT_PRESET
@@ -189,8 +170,6 @@ def _load_run_form(values: dict, origin: str) -> None:
 
 def load_preset() -> None:
     """on_change of the preset box: fill the form from the chosen preset."""
-    from core.views import runs_page as runs_ui
-
     label = st.session_state[RUN_PRESET_WIDGET]
     st.session_state[RUN_PRESET] = label
     _load_run_form(runs_ui.preset_values(runs_ui.presets()[label]), f"preset {label}")
@@ -198,8 +177,6 @@ def load_preset() -> None:
 
 def load_run_config(run_id: str) -> None:
     """on_click of "New run from this one's config": the form takes that run's stored config."""
-    from core.views import runs_page as runs_ui
-
     try:
         values = runs_ui.run_values(get_store().get_run(run_id)["config"])
     except ValueError as exc:

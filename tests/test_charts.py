@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from core.views import audit_charts as charts
+from core.views import training_charts as charts
 from core.views import training_monitor as monitor
 
 KEYS = ["objective/kl", "objective/scores"]

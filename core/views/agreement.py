@@ -1,5 +1,5 @@
-"""The Agreement page's tables: every judge side by side, per category, what each judge key stands
-for, and who labelled the source."""
+"""The Agreement page: every judge side by side, per category, what each judge key stands for, who
+labelled the source and how their votes become one label; the audit read from the store."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,24 @@ import json
 import numpy as np
 import pandas as pd
 
+from core.audit.consensus import CONSENSUS_RULE
+from core.audit.report import audit_source
+from core.human_labels.spot_checks import active_estimate
+from core.human_labels.team import annotator_summary
+from core.human_labels.with_verdicts import read_judged, with_labels
 from core.judges.baselines import YARDSTICKS
 from core.judges.identity import display_names
 from core.store import Store
+
+__all__ = ["CONSENSUS_RULE", "active_estimate", "annotator_summary", "audit_with_votes", "breakdown_table",
+           "display_names", "focus_order", "judge_definitions_table", "read_judged", "summary_sentence",
+           "summary_table"]
+
+
+def audit_with_votes(judged: dict, votes: dict, *, n_boot: int = 1000) -> dict[str, dict]:
+    """The audit per judge of a source read as ``read_judged`` and ``Store.source_vote_codes``: the
+    dashboard caches the two reads apart, since a new label changes only the votes."""
+    return audit_source(with_labels(judged, votes), n_boot=n_boot)
 
 
 def focus_order(reports: dict[str, dict]) -> list[str]:

@@ -9,10 +9,13 @@ import html
 import time
 from pathlib import Path
 
+from core.human_labels.with_verdicts import disagreements
 from core.views import audit_charts as charts
 from core.views.agreement import summary_table
 from core.views.costs import cost_sentence, cost_table
 from core.views.findings import at_chance, findings
+
+__all__ = ["build_report_html", "disagreements", "latest_run_with_metrics", "plotly_js", "run_section"]
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}

@@ -1,5 +1,5 @@
-"""What the Runs page needs from core: presets and form fields, validated launch, a time
-estimate, and which buttons apply."""
+"""The Runs page: presets and form fields, a validated launch in a worker process, a time estimate,
+the run list as people read it, which buttons apply, and what the buttons do."""
 from __future__ import annotations
 
 import time
@@ -9,15 +9,18 @@ import pandas as pd
 
 from core.config import JUDGE_BACKENDS, JUDGE_METHODS, RunConfig, load_config, with_overrides
 from core.data.sample_workspace import SAMPLE_DIR
+from core.human_labels.gate import latest_gate
 from core.runs.estimate import Estimate, estimate_run
 from core.runs.pipeline import start_run
 from core.runs.status import display_status
+from core.runs.worker import can_delete, delete_run, launch_run
 from core.store import RunStatus, Store
 from core.views.run_form import FormField, flat_values, form_fields, preset_values, presets, run_values
 
-__all__ = ["JUDGE_BACKENDS", "JUDGE_METHODS", "FormField", "default_config", "default_values", "form_fields",
-           "presets", "preset_values", "run_values", "config_from_values", "create_run", "estimate",
-           "can_cancel", "can_resume", "run_details"]
+__all__ = ["JUDGE_BACKENDS", "JUDGE_METHODS", "FormField", "can_cancel", "can_delete", "can_resume", "cancel_run",
+           "config_from_values", "create_run", "default_config", "default_values", "estimate",
+           "form_fields", "latest_gate", "preset_values", "presets", "remove_run", "resume_run", "run_details", "run_values",
+           "runs_table", "start_run_from_form"]
 
 DEFAULT_PRESET = "quick (sample_data)"
 
@@ -38,6 +41,29 @@ def config_from_values(values: dict[str, Any]) -> RunConfig:
 def create_run(store: Store, values: dict[str, Any]) -> str:
     """Validate the form's values and record a QUEUED run (ValueError names a bad field or file)."""
     return start_run(store, config_from_values(values))
+
+
+def start_run_from_form(store: Store, values: dict[str, Any]) -> str:
+    """Validate the form's values, record the run and start its worker process; return its id
+    (ValueError, with nothing recorded, names a bad field or file)."""
+    run_id = create_run(store, values)
+    launch_run(store, run_id)
+    return run_id
+
+
+def cancel_run(store: Store, run_id: str) -> None:
+    """Ask the run's worker to stop at its next safe point (it checks the flag between chunks and steps)."""
+    store.request_cancel(run_id)
+
+
+def resume_run(store: Store, run_id: str) -> None:
+    """Start a worker on a stopped run: every stage goes on from what it already stored."""
+    launch_run(store, run_id)
+
+
+def remove_run(store: Store, run_id: str) -> dict[str, int]:
+    """Delete a run that no live worker is writing: its rows, then its folder (``core.runs.worker.delete_run``)."""
+    return delete_run(store, run_id)
 
 
 def estimate(store: Store, values: dict[str, Any]) -> Estimate | str:

@@ -1,10 +1,27 @@
-"""What the Spot-check page shows after a person answers: each judge's verdict on the pair in words."""
+"""The Spot-check page: which pair a person labels next, saving (and undoing) a label with what it did
+to the pair's human label, and, only after the person answered, each judge's verdict in words."""
 from __future__ import annotations
 
 import pandas as pd
 
+from core.human_labels.spot_checks import label_progress, next_pair_id, still_open, undo_last
+from core.human_labels.team import record_label
 from core.judges.identity import display_names
 from core.store import Store
+
+__all__ = ["display_names", "judges_of", "label_progress", "next_pair_id", "pair_texts", "record_label", "still_open",
+           "undo_last", "verdict_sentences"]
+
+
+def judges_of(store: Store, source: str) -> list[str]:
+    """The judges that judged any pair of ``source``."""
+    return store.source_judges(source)
+
+
+def pair_texts(store: Store, pair_id: str) -> dict:
+    """The prompt and both responses of one pair."""
+    return store.get_pairs([pair_id]).iloc[0].to_dict()
+
 
 _VERDICT_WORDS = {"A": "A", "B": "B", "TIE": "a tie", "INVALID": "no readable answer"}
 

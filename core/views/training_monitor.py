@@ -1,6 +1,8 @@
 """What the training monitor shows: curves per stage from the store, and a plain-words reading."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -44,11 +46,36 @@ def window_change(values) -> dict | None:
             "difference": diff, "se": se, "beyond_noise": bool(abs(diff) > NOISE_SE * se)}
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A sentence for the page, and whether it is a warning (drawn as one) or information."""
+    text: str
+    warning: bool = False
+
+
+def training_runs(store: Store) -> pd.DataFrame:
+    """The runs that train (judge jobs have no curves), newest first."""
+    runs = store.list_runs()
+    return runs[runs["kind"] == "train"].reset_index(drop=True)
+
+
+def status_line(store: Store, run_id: str) -> str:
+    run = store.get_run(run_id)
+    return f"Status: {run['status']} · stage: {run['stage']} · {run['message']}"
+
+
 def length_reading(ppo: pd.DataFrame) -> str | None:
-    """Sentences on how response length and reward moved during PPO (None before two updates).
+    """Sentences on how response length and reward moved during PPO (None before two updates)."""
+    reading = read_length(ppo)
+    return None if reading is None else reading.text
+
+
+def read_length(ppo: pd.DataFrame) -> Reading | None:
+    """How response length and reward moved during PPO, as a Reading (None before two updates).
 
     The first and last quarter of the updates are compared (``window_change``); a change is
     named only beyond two standard errors, otherwise the reading says "no change beyond noise".
+    It is a warning when answers grew beyond noise (by more than a fifth) while the reward rose.
     """
     tokens = ppo[ppo["key"] == "response/mean_tokens"].sort_values(["round", "step"])["value"]
     scores = ppo[ppo["key"] == "objective/scores"].sort_values(["round", "step"])["value"]
@@ -57,14 +84,15 @@ def length_reading(ppo: pd.DataFrame) -> str | None:
     length, reward = window_change(tokens), window_change(scores)
     if length is None or reward is None:
         n = min(len(tokens), len(scores))
-        return (f"Only {n} PPO updates so far (mean length {tokens.iloc[0]:.0f}, then {tokens.iloc[-1]:.0f} tokens; "
-                f"reward model score {scores.iloc[0]:.2f}, then {scores.iloc[-1]:.2f}): too few to tell a change "
-                "from noise.")
+        return Reading(f"Only {n} PPO updates so far (mean length {tokens.iloc[0]:.0f}, then {tokens.iloc[-1]:.0f} "
+                       f"tokens; reward model score {scores.iloc[0]:.2f}, then {scores.iloc[-1]:.2f}): too few to tell "
+                       "a change from noise.")
     text = f"{_length_words(length)} {_reward_words(reward)}"
     longer = length["beyond_noise"] and length["difference"] > 0.2 * abs(length["first"])
-    if longer and reward["beyond_noise"] and reward["difference"] > 0:
+    growing = bool(longer and reward["beyond_noise"] and reward["difference"] > 0)
+    if growing:
         text += " The policy is getting longer as the reward rises: check whether it is also getting better."
-    return text
+    return Reading(text, warning=growing)
 
 
 def _length_words(c: dict) -> str:

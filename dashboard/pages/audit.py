@@ -2,11 +2,17 @@
 import pandas as pd
 import streamlit as st
 
-from core.audit.consensus import CONSENSUS_RULE
-from core.human_labels.spot_checks import active_estimate
-from core.judges.identity import display_names
 from core.views import audit_charts as charts
-from core.views.agreement import breakdown_table, focus_order, judge_definitions_table, summary_sentence, summary_table
+from core.views.agreement import (
+    CONSENSUS_RULE,
+    active_estimate,
+    breakdown_table,
+    display_names,
+    focus_order,
+    judge_definitions_table,
+    summary_sentence,
+    summary_table,
+)
 from core.views.costs import cost_sentence, cost_table
 from core.views.findings import findings
 from dashboard import state

@@ -1,7 +1,6 @@
 """Data: bring labelled pairs or prompts in; take preference data and labels out."""
 import streamlit as st
 
-from core.store import default_store_path
 from core.views import data_page as exports
 from dashboard import judge_panel, state
 
@@ -32,7 +31,7 @@ if may_upload:
     if prompts_file is not None and st.button("Save prompts", key="save_prompts"):
         try:
             path, n = exports.save_uploaded_prompts(prompts_file.getvalue(), filename=prompts_file.name,
-                                                    folder=default_store_path().parent / "uploads")
+                                                    folder=exports.uploads_folder())
         except ValueError as exc:
             st.error(f"Not saved. {exc}")
         else:
@@ -43,7 +42,7 @@ judge_panel.show(may_upload)
 st.subheader("Download")
 source = state.pick_source("Pairs to export")
 if source:
-    judges = store.source_judges(source)
+    judges = exports.judges_of(store, source)
     judge = st.selectbox("Chosen side follows the judge", judges, key="export_judge") if judges else None
     # built on request, not on every render: at 100,000 pairs the files take seconds to write; kept in the
     # session (for this source, judge and data version) so the buttons stay after a download or a rerun

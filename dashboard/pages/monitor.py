@@ -3,18 +3,17 @@ and over-optimisation (flags, flagged samples, proxy reward vs audited win rate)
 overlaid. Live."""
 import streamlit as st
 
-from core.views import audit_charts as charts
 from core.views import gaming as panel
 from core.views import gaming_charts
 from core.views import rlhf_arm as rlhf_panel
 from core.views import rlhf_arm_charts as rlhf_charts
+from core.views import training_charts as charts
 from core.views import training_monitor as monitor
 from dashboard import state
 
 st.title("Training monitor")
 store = state.get_store()
-runs = store.list_runs()
-runs = runs[runs["kind"] == "train"]  # judge jobs have no training curves
+runs = monitor.training_runs(store)  # judge jobs have no training curves
 if runs.empty:
     st.info("No runs yet: start one on the Runs page.")
     st.stop()
@@ -33,14 +32,13 @@ shown = [run_id, *others]
 
 @st.fragment(run_every="2s" if any(monitor.is_live(store, r) for r in shown) else None)
 def curves():
-    run = store.get_run(run_id)
-    st.caption(f"Status: {run['status']} · stage: {run['stage']} · {run['message']}")
+    st.caption(monitor.status_line(store, run_id))
     ppo = monitor.compare_metrics(store, shown, "ppo")
-    reading = monitor.length_reading(next(iter(ppo.values())))
-    if reading and "getting longer" in reading:
-        st.warning(reading)
+    reading = monitor.read_length(next(iter(ppo.values())))
+    if reading and reading.warning:
+        st.warning(reading.text)
     elif reading:  # not a one-line `a if c else b`: Streamlit's magic would st.write its value onto the page
-        st.info(reading)
+        st.info(reading.text)
     for keys, title, key in ((monitor.PPO_REWARD_KEYS, "PPO reward", "ppo_reward"),
                              (monitor.PPO_KL_KEYS, "KL to the reference, entropy", "ppo_kl")):
         st.plotly_chart(charts.training_figure(ppo, keys, title, smoothing=smoothing), key=key)

@@ -1,10 +1,9 @@
 """Report: one self-contained HTML file with the findings in plain language."""
 import streamlit as st
 
-from core.human_labels.with_verdicts import disagreements
 from core.views.agreement import focus_order
 from core.views.findings import findings
-from core.views.report_html import build_report_html, latest_run_with_metrics, run_section
+from core.views.report_html import build_report_html, disagreements, latest_run_with_metrics, run_section
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
 

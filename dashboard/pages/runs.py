@@ -1,11 +1,8 @@
 """Runs: configure and launch the loop as a worker process; watch, cancel, resume and delete runs."""
 import streamlit as st
 
-from core.human_labels.gate import latest_gate
-from core.runs.worker import can_delete, delete_run, launch_run
 from core.views import runs_page as runs_ui
 from core.views.run_form import advanced_sections, user_presets_dir
-from core.views.runs_page import runs_table
 from dashboard import state
 from dashboard.run_inputs import field_inputs
 
@@ -32,11 +29,10 @@ est = runs_ui.estimate(store, values)
 st.caption(est if isinstance(est, str) else est.text)
 if st.button("Start run", type="primary", disabled=not allowed) and allowed:
     try:
-        run_id = runs_ui.create_run(store, values)
+        run_id = runs_ui.start_run_from_form(store, values)
     except ValueError as exc:
         st.error(f"Not started: {exc}")
     else:
-        launch_run(store, run_id)
         state.select_run(run_id)
         st.success(f"Started run {run_id} in a worker process. Follow it on the Training monitor.")
 
@@ -56,7 +52,7 @@ COLUMNS = {
 
 @st.fragment(run_every="3s")
 def run_list():
-    table = runs_table(store)
+    table = runs_ui.runs_table(store)
     if table.empty:
         st.info("No runs yet.")
         return
@@ -66,18 +62,18 @@ def run_list():
     st.caption(runs_ui.run_details(store, chosen))
     b1, b2, b3, b4 = st.columns(4)
     if b1.button("Cancel", key="cancel_run", disabled=not (allowed and runs_ui.can_cancel(store, chosen))) and allowed:
-        store.request_cancel(chosen)
+        runs_ui.cancel_run(store, chosen)
         st.toast(f"Cancel requested for {chosen}")
     if b2.button("Resume", key="resume_run", disabled=not (allowed and runs_ui.can_resume(store, chosen))) and allowed:
-        launch_run(store, chosen)
+        runs_ui.resume_run(store, chosen)
         st.toast(f"Resumed {chosen}")
     if b3.button("New run from this config", key="reuse_config", on_click=state.load_run_config, args=(chosen,),
                  help="Fill the form above with this run's config"):
         st.rerun()  # the form lives outside this fragment
     sure = b4.checkbox("Delete with its data, labels and models", key="delete_confirm", disabled=not allowed)
-    if b4.button("Delete", key="delete_run", disabled=not (allowed and sure and can_delete(store, chosen))) and allowed:
+    if b4.button("Delete", key="delete_run", disabled=not (allowed and sure and runs_ui.can_delete(store, chosen))) and allowed:
         try:
-            delete_run(store, chosen)
+            runs_ui.remove_run(store, chosen)
         except ValueError as exc:
             st.error(str(exc))
         else:
@@ -92,7 +88,7 @@ run_list()
 @st.fragment(run_every="3s")
 def gate_line():
     chosen = st.session_state.get(state.RUN_SELECTED)
-    gate = latest_gate(store, chosen) if chosen else None
+    gate = runs_ui.latest_gate(store, chosen) if chosen else None
     if gate is None:
         return
     if gate["passed"]:

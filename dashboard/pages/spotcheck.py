@@ -4,10 +4,7 @@ Keys: A, B, T (tie), S (skip), U (undo); the pair and its buttons come first, in
 """
 import streamlit as st
 
-from core.human_labels import spot_checks as spotcheck
-from core.human_labels.team import record_label
-from core.judges.identity import display_names
-from core.views import spot_check as spot_check_view
+from core.views import spot_check as spotcheck
 from dashboard import state
 
 st.title("Spot-check the judge")
@@ -20,9 +17,9 @@ who = top[1].text_input("Your name", key=state.ANNOTATOR, placeholder="needed to
 mode = top[2].radio("Which pair next", ["random", "active"], horizontal=True, key=state.SAMPLING,
                     help="random: a shuffled order of your own. active: favours pairs where the judge is unsure, "
                          "flips with the order, or lengths differ most; the agreement estimate stays unbiased.")
-judges = store.source_judges(source) if source else []
+judges = spotcheck.judges_of(store, source) if source else []
 judge = top[3].selectbox("Judge to check", judges, key="spot_judge",
-                         format_func=display_names(judges).get) if judges else ""
+                         format_func=spotcheck.display_names(judges).get) if judges else ""
 if not source:
     st.stop()
 if not who:
@@ -42,7 +39,7 @@ if pair_id is None or not spotcheck.still_open(store, source, who, pair_id):
 if pair_id is None:
     st.info("Nothing left to label here. Thank you!")
 else:
-    pair = store.get_pairs([pair_id]).iloc[0]
+    pair = spotcheck.pair_texts(store, pair_id)
     with st.container(height=110, border=True):
         st.caption(f"Prompt · pair {pair_id}")
         st.text(pair["prompt"])  # model and user text as plain text, never markdown or HTML
@@ -57,7 +54,7 @@ else:
         if col.button(label, key=f"label_{value}", width="stretch", shortcut=key,
                       type="primary" if value in ("A", "B") else "secondary"):
             if value:
-                outcome = record_label(store, pair_id, who, value)
+                outcome = spotcheck.record_label(store, pair_id, who, value)
                 st.session_state[state.ANSWERED] = {"pair_id": pair_id, "label": value, **outcome}
             else:
                 skipped.add(pair_id)
@@ -75,5 +72,5 @@ if answered:
     box = st.warning if answered["changed"] else st.success
     box(f"Saved: you said {said} on pair {answered['pair_id']}. {answered['sentence']}")
     st.markdown("**What the judges said**")
-    for sentence in spot_check_view.verdict_sentences(store, answered["pair_id"]) or ["No judge has judged this pair yet."]:
+    for sentence in spotcheck.verdict_sentences(store, answered["pair_id"]) or ["No judge has judged this pair yet."]:
         st.markdown(f"- {sentence}")
