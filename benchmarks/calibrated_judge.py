@@ -44,7 +44,7 @@ def prepare(store, name: str, n_pairs: int | None, specs: list, *, judge_missing
 
     from core.data.importers import import_pairs_frame
     from core.data.pairs_file import read_pairs_jsonl
-    from core.human_labels.calibration import raw_judges
+    from core.human_labels.calibrated_fit import raw_judges
     from core.loop.judging import source_pairs
 
     source = f"dataset:{name}"
@@ -64,8 +64,8 @@ def prepare(store, name: str, n_pairs: int | None, specs: list, *, judge_missing
 
 def report(store, name: str, source: str, raw: list, args) -> dict:
     """Print the CV table, the findings and the learning curve of one dataset; return them."""
-    from core.human_labels.calibration import fit_calibrated, read_training_set
-    from core.human_labels.calibration_cv import evaluate, learning_curve
+    from core.human_labels.calibrated_cv import evaluate, learning_curve
+    from core.human_labels.calibrated_fit import fit_calibrated, read_training_set
     from core.views.text_report import format_table
 
     model_judges = [j for j in raw if j.config["backend"] == "local"]  # the yardsticks enter as the length ratio

@@ -10,8 +10,8 @@ import pytest
 
 from core.cli import main
 from core.config import JudgeConfig
-from core.human_labels.calibration import fit_calibrated, raw_judges, read_training_set
-from core.human_labels.calibration_cv import evaluate, learning_curve
+from core.human_labels.calibrated_cv import evaluate, learning_curve
+from core.human_labels.calibrated_fit import fit_calibrated, raw_judges, read_training_set
 from core.judges import make_judge
 from core.judges.calibrated_model import CalibrationError, RawJudge, load_model, model_to_dict, save_model
 from core.loop.judging import label_pairs, source_pairs

@@ -255,7 +255,7 @@ def test_monitor_draws_curves_and_reads_length(store_path):
 
 def test_monitor_shows_gaming_flags_their_samples_as_plain_text_and_the_thresholds(store_path):
     from core.gaming.monitor import FLAGS
-    from core.views.gaming import FLAG_COLUMNS
+    from core.views.gaming_panel import FLAG_COLUMNS
     from tests.gaming_helpers import EVIL, gaming_run, quiet_run
 
     store = Store(store_path)

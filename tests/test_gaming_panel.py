@@ -8,7 +8,7 @@ import pytest
 from core.config import MonitorConfig
 from core.gaming.monitor import FLAGS
 from core.views import gaming_charts
-from core.views.gaming import FLAG_COLUMNS, SAMPLE_COLUMNS, STEP_COLUMNS, gaming_panel, gaming_reading
+from core.views.gaming_panel import FLAG_COLUMNS, SAMPLE_COLUMNS, STEP_COLUMNS, gaming_panel, gaming_reading
 from tests.gaming_helpers import EVIL, gaming_run, quiet_run, rollouts, write_round
 
 

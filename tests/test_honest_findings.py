@@ -236,7 +236,7 @@ def test_three_updates_are_too_few_to_call_a_change(store):
 # -- the verbosity-gaming panel ------------------------------------------------------------------------
 
 def test_the_gaming_panel_says_no_length_change_when_lengths_are_flat(store):
-    from core.views.gaming import gaming_panel
+    from core.views.gaming_panel import gaming_panel
     from tests.gaming_helpers import rollouts, write_round
 
     run_id = store.create_run({"name": "flat"}, name="flat")
@@ -246,7 +246,7 @@ def test_the_gaming_panel_says_no_length_change_when_lengths_are_flat(store):
 
 
 def test_over_optimisation_from_a_few_spot_checks_is_only_a_possibility(store):
-    from core.views.gaming import gaming_panel
+    from core.views.gaming_panel import gaming_panel
     from tests.gaming_helpers import gaming_run
 
     run_id = gaming_run(store, steps=6)

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from core.config import config_from_dict
-from core.human_labels.loop_calibration import decisive_judge, decisive_judgments, fit_for_round, label_calibrated
+from core.human_labels.calibrated_rounds import decisive_judge, decisive_judgments, fit_for_round, label_calibrated
 from core.judges import make_judge
 from core.loop.judging import label_pairs
 from core.schema import ResponsePair

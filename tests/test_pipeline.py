@@ -84,7 +84,7 @@ def test_bad_config_fails_cleanly_without_a_run(tmp_path):
 
 def test_monitor_panel_reads_what_the_run_wrote(tiny_run):
     from core.views import gaming_charts
-    from core.views.gaming import gaming_panel
+    from core.views.gaming_panel import gaming_panel
 
     store, run_id, _ = tiny_run
     g = gaming_panel(store, run_id)

@@ -19,7 +19,7 @@ from core.judges.identity import judge_identity
 from core.loop.reward_model import split_records
 from core.runs.pipeline import execute_run, run_dir, start_run
 from core.store import Store
-from core.views.rlhf_arm import arms_reading, arms_table
+from core.views.rlhf_arm_panel import arms_reading, arms_table
 from tests.conftest import SAMPLE
 
 

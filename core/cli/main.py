@@ -157,8 +157,8 @@ def _calibrate(args) -> int:
     from tqdm import tqdm
 
     from core.config import ConfigError, JudgeConfig
-    from core.human_labels.calibration import fit_calibrated, raw_judges, read_training_set
-    from core.human_labels.calibration_cv import evaluate, record_out_of_fold
+    from core.human_labels.calibrated_cv import evaluate, record_out_of_fold
+    from core.human_labels.calibrated_fit import fit_calibrated, raw_judges, read_training_set
     from core.judges.calibrated_model import CalibrationError, save_model
     from core.judges.identity import judge_identity
     from core.store import Store

@@ -6,5 +6,5 @@
 - ``callback``  OverOptimisationCallback: policy vs reference on held-out prompts during RL
 
 Its settings are ``core.config.MonitorConfig`` (section ``monitor:``); what the training monitor
-shows of it is ``core/views/gaming.py`` and ``core/views/gaming_charts.py``.
+shows of it is ``core/views/gaming_panel.py`` and ``core/views/gaming_charts.py``.
 """

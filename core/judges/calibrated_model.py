@@ -18,7 +18,7 @@ and the calibrated judge's reading of such an item is INVALID, never A or B.
 The model is saved as plain JSON (``save_model`` / ``load_model``; no pickle): the raw judges'
 definitions, feature names, means, scales, coefficients, intercept, and the sources, pair ids and
 annotators whose labels trained it. ``core/judges/calibrated.py`` offers it as a judge
-(``backend: calibrated``); ``core/human_labels/calibration_cv.py`` measures it by k-fold cross-validation.
+(``backend: calibrated``); ``core/human_labels/calibrated_cv.py`` measures it by k-fold cross-validation.
 """
 from __future__ import annotations
 

@@ -156,8 +156,8 @@ def judge_round(store, run_id, cfg, pairs, reporter) -> None:
 
 def calibrate_round(store, run_id, cfg, round_, pairs, raw_key) -> None:
     """Round k >= 1 with calibrate.from_spot_checks: fit on the spot-checks of rounds < k and let the
-    calibrated judge decide this round's pairs (core/human_labels/loop_calibration.py); the run's message says which."""
-    from core.human_labels.loop_calibration import fit_for_round, label_calibrated
+    calibrated judge decide this round's pairs (core/human_labels/calibrated_rounds.py); the run's message says which."""
+    from core.human_labels.calibrated_rounds import fit_for_round, label_calibrated
 
     path, note = fit_for_round(store, run_id, cfg, round_, run_dir(store, run_id) / f"round{round_}")
     if path:
@@ -229,7 +229,7 @@ def reward_for_round(store, run_id, cfg, round_, policy, reporter) -> Path:
     resumed = checkpoint_step(latest_checkpoint(checkpoints)) if cfg.reward.checkpoint_every else 0
     if resumed:
         store.add_metrics(run_id, round_, "resume", resumed, {"reward_model_from_step": resumed})
-    from core.human_labels.loop_calibration import decisive_judgments
+    from core.human_labels.calibrated_rounds import decisive_judgments
 
     # one verdict per pair: each round's deciding judge's (a judge job on run:<id> adds others)
     records, skipped = compile_preferences(store.pairs_frame(run_id=run_id), decisive_judgments(store, run_id, cfg))

@@ -1,4 +1,4 @@
-"""The verbosity panel's figures: frames of ``core.views.gaming`` -> plotly Figures, no streamlit.
+"""The verbosity panel's figures: frames of ``core.views.gaming_panel`` -> plotly Figures, no streamlit.
 
 Each figure draws one line per round, so a run of several rounds shows them side by side.
 """

@@ -135,7 +135,7 @@ def run_section(store, run_id: str) -> str:
     the flags that fired, and the length and proxy-reward-vs-win-rate charts. Empty without metrics."""
     from core.views import gaming_charts
     from core.views import training_monitor as monitor
-    from core.views.gaming import gaming_panel
+    from core.views.gaming_panel import gaming_panel
 
     e = html.escape
     run = store.get_run(run_id)

@@ -3,10 +3,10 @@ and over-optimisation (flags, flagged samples, proxy reward vs audited win rate)
 overlaid. Live."""
 import streamlit as st
 
-from core.views import gaming as panel
 from core.views import gaming_charts
-from core.views import rlhf_arm as rlhf_panel
+from core.views import gaming_panel as panel
 from core.views import rlhf_arm_charts as rlhf_charts
+from core.views import rlhf_arm_panel as rlhf_panel
 from core.views import training_charts as charts
 from core.views import training_monitor as monitor
 from dashboard import state

@@ -16,7 +16,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from core.human_labels.calibration import TrainingSet, usable_rows
+from core.human_labels.calibrated_fit import TrainingSet, usable_rows
 from core.judges.calibrated_model import CalibratedModel, RawJudge, choose_features, feature_matrix, fit_arrays
 from core.wording import interval
 

@@ -48,7 +48,7 @@ def decisive_judgments(store: Store, run_id: str, cfg: RunConfig) -> pd.DataFram
 
 def fit_for_round(store: Store, run_id: str, cfg: RunConfig, round_: int, out_dir: Path) -> tuple[str | None, str]:
     """Fit (or find, on resume) the round's calibrated judge; return (its JSON path or None, a sentence)."""
-    from core.human_labels.calibration import fit_calibrated, read_training_set
+    from core.human_labels.calibrated_fit import fit_calibrated, read_training_set
     from core.judges.calibrated_model import CalibrationError, RawJudge, save_model
     from core.judges.identity import judge_identity
 
