@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.views.run_form import FormField
+from core.views.runs_page import FormField
 from dashboard import state
 
 

@@ -15,9 +15,18 @@ from core.runs.pipeline import start_run
 from core.runs.status import display_status
 from core.runs.worker import can_delete, delete_run, launch_run
 from core.store import RunStatus, Store
-from core.views.run_form import FormField, flat_values, form_fields, preset_values, presets, run_values
+from core.views.run_form import (
+    FormField,
+    advanced_sections,
+    flat_values,
+    form_fields,
+    preset_values,
+    presets,
+    run_values,
+    user_presets_dir,
+)
 
-__all__ = ["JUDGE_BACKENDS", "JUDGE_METHODS", "FormField", "can_cancel", "can_delete", "can_resume", "cancel_run",
+__all__ = ["JUDGE_BACKENDS", "JUDGE_METHODS", "FormField", "advanced_sections", "user_presets_dir", "can_cancel", "can_delete", "can_resume", "cancel_run",
            "config_from_values", "create_run", "default_config", "default_values", "estimate",
            "form_fields", "latest_gate", "preset_values", "presets", "remove_run", "resume_run", "run_details", "run_values",
            "runs_table", "start_run_from_form"]

@@ -2,7 +2,6 @@
 import streamlit as st
 
 from core.views import runs_page as runs_ui
-from core.views.run_form import advanced_sections, user_presets_dir
 from dashboard import state
 from dashboard.run_inputs import field_inputs
 
@@ -16,13 +15,13 @@ left.selectbox("Preset", presets, key=state.RUN_PRESET_WIDGET, on_change=state.l
                index=presets.index(st.session_state[state.RUN_PRESET]) if st.session_state[state.RUN_PRESET]
                in presets else 0)
 right.caption(f"The form holds {st.session_state[state.RUN_FORM_FROM]}. Presets: every run config in "
-              f"sample_data/ and in {user_presets_dir()} (or $RLAIF_AUDIT_PRESETS).")
+              f"sample_data/ and in {runs_ui.user_presets_dir()} (or $RLAIF_AUDIT_PRESETS).")
 if note := st.session_state.get(state.RUN_FORM_NOTE):  # a run config that could not be loaded
     st.warning(note)
 fields = runs_ui.form_fields()
 field_inputs([f for f in fields if f.main], values)
 with st.expander("Advanced: every other setting of the run config"):
-    for title, group in advanced_sections(fields):
+    for title, group in runs_ui.advanced_sections(fields):
         st.markdown(f"**{title}**")
         field_inputs(group, values)
 est = runs_ui.estimate(store, values)
