@@ -366,10 +366,16 @@ def test_agreement_page_counts_a_label_on_an_already_labelled_pair(store_path):
     store.set_human_label(pair_id, "dana", "B" if label == "A" else "A")  # disagrees with the team
     at.run()
     assert at.metric[0].value == "60"  # the same pairs are labelled...
-    assert int(at.metric[1].value) == votes + 1  # ...but the label counts
-    assert int(at.metric[3].value) == split + 1  # and it made that pair a human tie, which is said
+    assert int(at.metric[1].value) == votes + 1  # ...but the label counts as a vote
+    assert int(at.metric[3].value) == split  # under the default policy the imported label still decides
+    assert any("Imported labels decide" in box.value and "default" in box.value for box in at.info)
+    assert any("1 spot-check vote is measured against" in m.value for m in at.markdown)
     people = at.dataframe[0].value
     assert dict(zip(people["Annotator"], people["Labels"]))["dana"] == 1
+    store.set_consensus_policy("dataset:sample", "majority", set_by="kim")  # a team that counts every vote
+    at.run()
+    assert int(at.metric[3].value) == split + 1  # now it made that pair a human tie, which is said
+    assert any("Set by kim" in box.value for box in at.info)
 
 
 def test_data_page_judges_uploaded_pairs_in_the_background(store_path):

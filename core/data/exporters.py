@@ -68,7 +68,8 @@ def trl_records(store: Store, source: str, *, labels: str = "judge", judge: str 
         raise ValueError(f"labels must be one of {LABEL_SOURCES}, got {labels!r}")
     pairs = _pairs_of(store, source)
     if labels == "human":
-        winners, column = human_consensus(store.source_human_labels(source))[["pair_id", "human"]], "human"
+        consensus = human_consensus(store.source_human_labels(source), policy=store.consensus_policy(source)["policy"])
+        winners, column = consensus[["pair_id", "human"]], "human"
     else:
         winners, column = store.source_judgments(source, resolve_judge(store, source, judge)), "verdict"
     records, _ = compile_preferences(pairs, winners, label_column=column)

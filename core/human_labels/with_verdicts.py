@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.audit.consensus import aligned_consensus, human_consensus
+from core.audit.consensus import aligned_consensus, human_consensus, vote_breakdown
 from core.audit.report import SourceData, audit_source
 from core.schema import to_response_pairs
 from core.store import Store
@@ -25,10 +25,12 @@ def read_judged(store: Store, source: str) -> dict:
 
 
 def with_labels(judged: dict, votes: dict[str, np.ndarray]) -> SourceData:
-    """``read_judged``'s result with the human votes (``Store.source_vote_codes``) folded in.
-    Votes on pairs added since ``judged`` was read are left out."""
+    """``read_judged``'s result with the human votes (``Store.source_vote_codes``) folded in by the
+    source's consensus policy. Votes on pairs added since ``judged`` was read are left out."""
     pairs = judged["pairs"]
-    consensus = aligned_consensus(len(pairs), rowid_positions(judged["rowid"], votes["rowid"]), votes["code"])
+    consensus = aligned_consensus(len(pairs), rowid_positions(judged["rowid"], votes["rowid"]), votes["code"],
+                                  imported=votes.get("imported"), annotator=votes.get("annotator"),
+                                  policy=votes.get("policy"))
     pairs = pd.concat([pairs, consensus], axis=1)
     if not pairs["annotators"].notna().any():
         pairs = pairs.drop(columns=["annotators"])
@@ -51,7 +53,8 @@ def source_audit(store: Store, source: str, *, judges: list[str] | None = None, 
 def labelled_verdicts(store: Store, source: str, judge: str) -> pd.DataFrame:
     """One row per pair of ``source`` with a human label, pair ids sorted: pair_id, human (the
     consensus) and verdict (``judge``'s; None where it has not judged the pair)."""
-    consensus = human_consensus(store.source_human_labels(source))[["pair_id", "human"]]
+    consensus = human_consensus(store.source_human_labels(source),
+                                policy=store.consensus_policy(source)["policy"])[["pair_id", "human"]]
     verdicts = store.source_judgments(source, judge)[["pair_id", "verdict"]]
     frame = consensus.merge(verdicts, on="pair_id", how="left")
     frame["verdict"] = frame["verdict"].astype(object).where(frame["verdict"].notna(), None)
@@ -86,6 +89,16 @@ def disagreements(store: Store, source: str, judge: str, *, limit: int = 5) -> l
     if differ.empty:
         return []
     texts = store.get_pairs(differ["pair_id"].tolist()).set_index("pair_id")
+    votes = human_votes(store, source, differ["pair_id"].tolist())
     return [{"pair_id": r.pair_id, "prompt": texts.at[r.pair_id, "prompt"], "response_a": texts.at[r.pair_id, "response_a"],
-             "response_b": texts.at[r.pair_id, "response_b"], "human": r.human, "verdict": r.verdict}
-            for r in differ.itertuples()]
+             "response_b": texts.at[r.pair_id, "response_b"], "human": r.human, "human_votes": votes.get(r.pair_id, ""),
+             "verdict": r.verdict} for r in differ.itertuples()]
+
+
+def human_votes(store: Store, source: str, pair_ids: list[str]) -> dict[str, str]:
+    """Each pair's human label with the votes behind it ('TIE, 1–1 split (team A, kim B)'), by the
+    source's consensus policy: what every page and the report show beside a human label."""
+    policy = store.consensus_policy(source)["policy"]
+    labels = store.human_labels_frame(pair_ids=pair_ids)
+    return {pair_id: vote_breakdown(list(g["annotator"]), list(g["label"]), list(g["origin"] == "import"),
+                                    policy=policy) for pair_id, g in labels.groupby("pair_id", sort=False)}

@@ -59,7 +59,10 @@ CREATE TABLE IF NOT EXISTS judgments (
 );
 CREATE TABLE IF NOT EXISTS human_labels (
     pair_id TEXT NOT NULL, annotator TEXT NOT NULL, label TEXT NOT NULL, created_at REAL NOT NULL,
-    updated_at REAL NOT NULL, PRIMARY KEY (pair_id, annotator)
+    updated_at REAL NOT NULL, origin TEXT NOT NULL DEFAULT 'spot-check', PRIMARY KEY (pair_id, annotator)
+);
+CREATE TABLE IF NOT EXISTS consensus_policies (
+    source TEXT PRIMARY KEY, policy TEXT NOT NULL, set_by TEXT NOT NULL DEFAULT '', set_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL, round INTEGER NOT NULL, stage TEXT NOT NULL, step INTEGER NOT NULL,
@@ -144,6 +147,12 @@ class Database:
                 con.executescript("ALTER TABLE pairs ADD COLUMN len_a INTEGER NOT NULL DEFAULT 0; "
                                   "ALTER TABLE pairs ADD COLUMN len_b INTEGER NOT NULL DEFAULT 0; "
                                   "UPDATE pairs SET len_a = length(response_a), len_b = length(response_b);")
+            if "origin" not in {row[1] for row in con.execute("PRAGMA table_info(human_labels)")}:
+                # a store from before labels kept their origin: an import wrote its labels in the same
+                # transaction as its pairs, with the same time, which no spot-check can share
+                con.executescript("ALTER TABLE human_labels ADD COLUMN origin TEXT NOT NULL DEFAULT 'spot-check'; "
+                                  "UPDATE human_labels SET origin = 'import' WHERE created_at = "
+                                  "(SELECT p.created_at FROM pairs p WHERE p.pair_id = human_labels.pair_id);")
             older = not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'source_judges'").fetchone()
             con.executescript(_AUDIT_SCHEMA)
             if older:  # a store from before the table: record once which judge judged which source

@@ -23,7 +23,8 @@ class LabelsTable:
         now = time.time()
         with self.transaction() as con:
             con.execute(
-                "INSERT INTO human_labels VALUES (?,?,?,?,?) ON CONFLICT (pair_id, annotator) "
+                "INSERT INTO human_labels (pair_id, annotator, label, created_at, updated_at, origin) "
+                "VALUES (?,?,?,?,?,'spot-check') ON CONFLICT (pair_id, annotator) "
                 "DO UPDATE SET label = excluded.label, updated_at = excluded.updated_at",
                 (pair_id, annotator.strip(), label.value, now, now),
             )
@@ -90,16 +91,45 @@ class LabelsTable:
             con.close()
         return {"total": total, "labelled_by_you": mine or 0, "labelled_by_anyone": anyone or 0}
 
-    def source_vote_codes(self, source: str) -> dict[str, np.ndarray]:
-        """Every human vote on one source's pairs as numbers, oldest update first: the pair's
-        ``rowid`` and ``code`` (0 A, 1 B, 2 TIE). Read apart from ``audit_snapshot`` so that a new
-        label costs only this."""
+    def source_vote_codes(self, source: str) -> dict:
+        """Every human vote on one source's pairs, oldest update first, as arrays: the pair's ``rowid``,
+        ``code`` (0 A, 1 B, 2 TIE), ``imported`` (1 for a label that came with an import) and
+        ``annotator``; and the source's consensus ``policy`` (None: the default). Read apart from ``audit_snapshot`` so
+        that a new label costs only this."""
         where, params = _source_filter(source, alias="p.")
         con = self._connect()
         try:
-            votes = _numbers(con.execute(
-                "SELECT p.rowid, CASE h.label WHEN 'A' THEN 0 WHEN 'B' THEN 1 ELSE 2 END FROM human_labels h "
-                f"JOIN pairs p USING (pair_id) {where} ORDER BY h.updated_at", params), 2).astype(np.int64)
+            rows = con.execute(
+                "SELECT p.rowid, CASE h.label WHEN 'A' THEN 0 WHEN 'B' THEN 1 ELSE 2 END, h.origin = 'import', "
+                f"h.annotator FROM human_labels h JOIN pairs p USING (pair_id) {where} ORDER BY h.updated_at",
+                params).fetchall()
+            policy = self._policy_row(con, source)
         finally:
             con.close()
-        return {"rowid": votes[:, 0], "code": votes[:, 1]}
+        votes = _numbers([r[:3] for r in rows], 3).astype(np.int64)
+        return {"rowid": votes[:, 0], "code": votes[:, 1], "imported": votes[:, 2],
+                "annotator": np.array([r[3] for r in rows], dtype=object), "policy": policy["policy"]}
+
+    def set_consensus_policy(self, source: str, policy: str, *, set_by: str = "") -> None:
+        """How the votes on ``source``'s pairs become one human label (``core.audit.consensus``); a
+        change counts as a change of the source's labels, so every cached audit of it is read again."""
+        with self.transaction() as con:
+            con.execute("INSERT INTO consensus_policies VALUES (?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET "
+                        "policy = excluded.policy, set_by = excluded.set_by, set_at = excluded.set_at",
+                        (source, policy, set_by, time.time()))
+            _changed(con, "human_labels", sources=[source])
+
+    def consensus_policy(self, source: str) -> dict:
+        """The source's consensus policy: ``policy``, ``set_by`` and ``set_at``; all None where nobody set one
+        (``core.audit.consensus`` then applies its default)."""
+        con = self._connect()
+        try:
+            return self._policy_row(con, source)
+        finally:
+            con.close()
+
+    @staticmethod
+    def _policy_row(con, source: str) -> dict:
+        row = con.execute("SELECT policy, set_by, set_at FROM consensus_policies WHERE source = ?", (source,)).fetchone()
+        return {"policy": row[0], "set_by": row[1], "set_at": row[2]} if row else \
+            {"policy": None, "set_by": None, "set_at": None}

@@ -62,8 +62,9 @@ class PairsTable:
             con.executemany("INSERT INTO pair_placements VALUES (?,?,?,?)",
                             [(pid, side, seed, now) for pid, side, seed in placements])
             con.executemany(
-                "INSERT INTO human_labels VALUES (?,?,?,?,?) ON CONFLICT (pair_id, annotator) "
-                "DO UPDATE SET label = excluded.label, updated_at = excluded.updated_at",
+                "INSERT INTO human_labels (pair_id, annotator, label, created_at, updated_at, origin) "
+                "VALUES (?,?,?,?,?,'import') ON CONFLICT (pair_id, annotator) "
+                "DO UPDATE SET label = excluded.label, updated_at = excluded.updated_at, origin = 'import'",
                 [(pid, who, Preference.parse(label).value, now, now) for pid, who, label in labels])
             if labels:
                 _changed(con, "human_labels", pair_ids=[pid for pid, _, _ in labels])

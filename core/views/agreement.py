@@ -3,20 +3,22 @@ labelled the source and how their votes become one label; the audit read from th
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pandas as pd
 
-from core.audit.consensus import CONSENSUS_RULE
+from core.audit.consensus import CONSENSUS_RULE, POLICY_RULES, policy_rule
 from core.audit.report import audit_source
 from core.human_labels.spot_checks import active_estimate
-from core.human_labels.team import annotator_summary
+from core.human_labels.team import annotator_summary, set_policy
 from core.human_labels.with_verdicts import read_judged, with_labels
 from core.judges.baselines import YARDSTICKS
 from core.judges.identity import display_names
 from core.store import Store
 
-__all__ = ["CONSENSUS_RULE", "active_estimate", "annotator_summary", "audit_with_votes", "breakdown_table",
+__all__ = ["CONSENSUS_RULE", "POLICY_RULES", "change_policy", "policy_choices", "policy_rule", "policy_sentence", "source_policy",
+           "active_estimate", "annotator_summary", "audit_with_votes", "breakdown_table",
            "display_names", "focus_order", "judge_definitions_table", "read_judged", "summary_sentence",
            "summary_table"]
 
@@ -100,5 +102,36 @@ def summary_sentence(summary: dict) -> str:
         text += f"Between people, Krippendorff's α = {alpha:.2f} (1 perfect, 0 chance). "
     split = summary["consensus"].get("split, counted as a tie", 0)
     if split:
-        text += f"{split} pair{'s' if split != 1 else ''} with a split vote count{'' if split != 1 else 's'} as a human tie."
+        text += f"{split} pair{'s' if split != 1 else ''} with a split vote count{'' if split != 1 else 's'} as a human tie. "
+    aside = summary.get("not_counted", 0)
+    if aside:
+        agree = summary.get("not_counted_agree", float("nan"))
+        text += (f"{aside} spot-check vote{'s are' if aside != 1 else ' is'} measured against the pairs' human labels, "
+                 f"not counted in them" + ("" if agree != agree else f", and agree{'s' if aside == 1 else ''} with them "
+                                                                       f"on {agree:.0%}") + ".")
     return text.strip()
+
+
+def policy_sentence(policy: dict) -> str:
+    """How this source's votes become one label, and who chose that: shown wherever the labels are read."""
+    rule = policy_rule(policy.get("policy"))
+    if not policy.get("set_by"):
+        return f"How labels combine here: {rule} This is the default; nobody has changed it for this source."
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(policy["set_at"]))
+    return f"How labels combine here: {rule} Set by {policy['set_by']} on {when}."
+
+
+def source_policy(store: Store, source: str) -> dict:
+    """The source's consensus policy and who set it (``Store.consensus_policy``)."""
+    return store.consensus_policy(source)
+
+
+def policy_choices(summary: dict) -> list[str]:
+    """The policies a team can pick for a source: the two rules, then one reviewer per person who labelled."""
+    people = list(summary["annotators"]["Annotator"]) if len(summary.get("annotators", [])) else []
+    return ["imported", "majority", *[f"reviewer:{who}" for who in people]]
+
+
+def change_policy(store: Store, source: str, policy: str, *, set_by: str) -> str:
+    """Set the source's consensus policy (who set it is shown with every reading of the source)."""
+    return set_policy(store, source, policy, set_by=set_by)

@@ -62,11 +62,12 @@ def _table(frame) -> str:
 
 
 def build_report_html(reports: dict[str, dict], *, source: str, focus: str, examples: list[dict] = (),
-                      costs: dict[str, dict] | None = None, run_html: str = "") -> str:
+                      costs: dict[str, dict] | None = None, run_html: str = "", labels_note: str = "") -> str:
     """The report for judge ``focus`` (others shown beside it as yardsticks).
 
     ``costs`` (``core.audit.cost.source_costs``) adds what the labels cost beside human labels;
-    ``run_html`` (``run_section``) what a training run's reward model and PPO showed.
+    ``run_html`` (``run_section``) what a training run's reward model and PPO showed; ``labels_note``
+    (``core.views.agreement.policy_sentence``) how the human labels were combined.
     """
     if focus not in reports:
         raise ValueError(f"no audit for judge {focus!r}; audited: {sorted(reports)}")
@@ -81,6 +82,7 @@ def build_report_html(reports: dict[str, dict], *, source: str, focus: str, exam
     body = f"""<h1>Judge audit: {e(focus)}</h1>
 <p class="sub">Pairs: {e(source)} · {report['n_pairs']} pairs with human labels · generated
 {e(time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))}</p>
+{'<p>' + e(labels_note) + '</p>' if labels_note else ''}
 {warn}<h2>Findings</h2><ul>{items}</ul>
 <h2>All judges on the same pairs</h2>{table}
 <h2>Charts</h2>{plots}
@@ -111,7 +113,7 @@ def _examples(examples) -> str:
         return ""
     e = html.escape
     rows = "".join(
-        f"<h3>Human: {e(str(x['human']))} · judge: {e(str(x['verdict']))}</h3><p><b>Prompt</b></p><pre>{e(x['prompt'])}"
+        f"<h3>Human: {e(str(x.get('human_votes') or x['human']))} · judge: {e(str(x['verdict']))}</h3><p><b>Prompt</b></p><pre>{e(x['prompt'])}"
         f"</pre><p><b>A</b></p><pre>{e(x['response_a'])}</pre><p><b>B</b></p><pre>{e(x['response_b'])}</pre>"
         for x in examples)
     return f"<h2>Where the judge and the humans disagreed</h2>{rows}"

@@ -4,12 +4,15 @@ import streamlit as st
 
 from core.views import audit_charts as charts
 from core.views.agreement import (
-    CONSENSUS_RULE,
     active_estimate,
     breakdown_table,
+    change_policy,
     display_names,
     focus_order,
     judge_definitions_table,
+    policy_choices,
+    policy_rule,
+    policy_sentence,
     summary_sentence,
     summary_table,
 )
@@ -17,6 +20,28 @@ from core.views.costs import cost_sentence, cost_table
 from core.views.findings import findings
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
+
+
+def policy_form(source: str, team: dict) -> None:
+    """Change how this source's votes combine: it changes what everyone reads, so it needs the run
+    password (when one is set) and a name, and the sentence above says who changed it."""
+    if not state.access_controls("change how this source's labels combine"):
+        return
+    choices = policy_choices(team)
+    current = team["policy"]["policy"] or choices[0]
+    left, right = st.columns([2, 1])
+    chosen = left.selectbox("How labels combine on this source", choices, key="consensus_policy",
+                            index=choices.index(current) if current in choices else 0)
+    st.caption(policy_rule(chosen))
+    who = right.text_input("Your name (recorded with the change)", value=state.annotator(), key="policy_by")
+    if right.button("Change it", key="set_policy", disabled=chosen == current):
+        try:
+            change_policy(state.get_store(), source, chosen, set_by=who)
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+
 
 st.title("Agreement & bias")
 source, reports = state.source_reports()
@@ -27,9 +52,10 @@ counts[0].metric("Pairs with a human label and a verdict", n_labelled)
 counts[1].metric("Human labels (every vote)", team["n_labels"])
 counts[2].metric("People who labelled", len(team["annotators"]))
 counts[3].metric("Split votes counted as ties", team["consensus"].get("split, counted as a tie", 0))
+st.info(policy_sentence(team["policy"]))
 with st.expander("The human labels: who gave them, how they agree, how they become one label per pair"):
     st.markdown(summary_sentence(team))
-    st.caption(CONSENSUS_RULE)
+    policy_form(source, team)
     if len(team["annotators"]):
         st.dataframe(team["annotators"].round(3), hide_index=True)
     if len(team["pairwise"]):

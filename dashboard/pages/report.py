@@ -1,7 +1,7 @@
 """Report: one self-contained HTML file with the findings in plain language."""
 import streamlit as st
 
-from core.views.agreement import focus_order
+from core.views.agreement import focus_order, policy_sentence, source_policy
 from core.views.findings import findings
 from core.views.report_html import build_report_html, disagreements, latest_run_with_metrics, run_section
 from dashboard import state
@@ -10,6 +10,8 @@ from dashboard.cost_inputs import price_inputs
 st.title("Report for stakeholders")
 source, reports = state.source_reports()
 focus = st.selectbox("Judge", focus_order(reports), key="report_focus")
+labels_note = policy_sentence(source_policy(state.get_store(), source))
+st.caption(labels_note)
 st.markdown("\n".join(f"- {s}" for s in findings(reports[focus], baselines=reports)))
 with st.expander("Prices for the cost section"):
     prices = price_inputs("cost_report_")
@@ -24,7 +26,8 @@ if st.button("Build HTML report", key="build_report", type="primary"):
         html = build_report_html(reports, source=source, focus=focus,
                                  examples=disagreements(state.get_store(), source, focus),
                                  costs=state.source_costs(source, prices),
-                                 run_html=run_section(state.get_store(), latest) if include_run else "")
+                                 run_html=run_section(state.get_store(), latest) if include_run else "",
+                                 labels_note=labels_note)
         st.session_state[state.REPORT] = {"key": report_key, "html": html.encode("utf-8")}
 built = st.session_state.get(state.REPORT)
 if built and built["key"] == report_key:  # stays after a download and any rerun, until the inputs change
