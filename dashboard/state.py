@@ -81,6 +81,33 @@ def annotator() -> str:
     return st.session_state.get(ANNOTATOR, "")
 
 
+ANNOTATOR_INPUT = "annotator_input"
+
+
+def remembered_annotator() -> str:
+    """The labeller's name: this session's, else the one in the tab's address (?annotator=...), which
+    a reload keeps; whichever is known is written to both."""
+    name = st.session_state.get(ANNOTATOR) or st.query_params.get(ANNOTATOR, "").strip()
+    if name:
+        st.session_state[ANNOTATOR] = name
+        st.query_params[ANNOTATOR] = name
+    return name
+
+
+def take_annotator() -> None:
+    """on_change of the name box: keep the name; the box is not drawn again, so it holds no focus."""
+    name = st.session_state.get(ANNOTATOR_INPUT, "").strip()
+    if name:
+        st.session_state[ANNOTATOR] = name
+        st.query_params[ANNOTATOR] = name
+
+
+def forget_annotator() -> None:
+    st.session_state.pop(ANNOTATOR, None)
+    st.session_state[ANNOTATOR_INPUT] = ""
+    st.query_params.pop(ANNOTATOR, None)
+
+
 # -- access: who may launch, cancel, resume and delete runs (core/views/access.py) --------------
 AUTHORIZED = "access_authorized"
 PASSWORD = "access_password"

@@ -39,7 +39,7 @@ def test_spot_check_labels_blind_then_reveals_and_undoes(store_path):
     at = page("spotcheck").run()
     at.run()
     assert any("Type your name" in i.value for i in at.info)  # the hint, before any pair is shown
-    at.text_input(key="annotator").input("dana").run()
+    at.text_input(key="annotator_input").input("dana").run()
     assert not any("P(A better)" in m.value for m in at.markdown)  # nothing of the judge before the answer
     shown = at.session_state["current_pair"]
     at.button(key="label_A").click().run()
@@ -51,9 +51,25 @@ def test_spot_check_labels_blind_then_reveals_and_undoes(store_path):
     assert all("%" in v and ("flipped" in v or "same pick" in v or "undecided" in v) for v in verdicts)
     saved = [s.value for s in [*at.success, *at.warning]]
     assert any("you said A is better" in v and "team" in v for v in saved)  # the team's label beside yours
+    assert any(f"about this pair ({shown})" in m.value for m in at.markdown)  # the verdicts stand with their pair
+    assert any(f"pair {shown}" in c.value for c in at.caption) and not at.text_input  # no box left to type into
+    at.button(key="next_pair").click().run()
     assert at.session_state["current_pair"] != shown
+    assert not any("P(A better)" in m.value for m in at.markdown)  # the next pair is blind again
     at.button(key="undo").click().run()
     assert (Store(store_path).human_labels_frame().annotator == "dana").sum() == 0
+
+
+def test_the_name_is_asked_once_and_kept_in_the_address(store_path):
+    at = page("spotcheck").run()
+    at.text_input(key="annotator_input").input("walker").run()
+    assert at.query_params["annotator"] in ("walker", ["walker"]) and not at.text_input
+    fresh = page("spotcheck")  # a reload: a new session with the tab's address
+    fresh.query_params["annotator"] = "walker"
+    fresh.run()
+    assert any("Labelling as **walker**" in c.value for c in fresh.caption) and not fresh.text_input
+    fresh.button(key="change_name").click().run()
+    assert fresh.text_input(key="annotator_input") and "annotator" not in fresh.query_params
 
 
 def test_spot_check_shows_model_text_as_plain_text(store_path):
@@ -69,7 +85,7 @@ def test_spot_check_shows_model_text_as_plain_text(store_path):
     get_store().add_pairs([ResponsePair("evil/1", "Say hi", evil, "hi")], dataset="evil")
     at.run()
     at.selectbox(key="source_select").set_value("dataset:evil").run()
-    at.text_input(key="annotator").input("eve").run()
+    at.text_input(key="annotator_input").input("eve").run()
     assert evil in [t.value for t in at.text]
     assert not any(evil in m.value for m in at.markdown)
 

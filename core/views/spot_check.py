@@ -6,6 +6,7 @@ import pandas as pd
 
 from core.human_labels.spot_checks import label_progress, next_pair_id, still_open, undo_last
 from core.human_labels.team import record_label
+from core.judges.baselines import YARDSTICKS
 from core.judges.identity import display_names
 from core.store import Store
 
@@ -14,8 +15,9 @@ __all__ = ["display_names", "judges_of", "label_progress", "next_pair_id", "pair
 
 
 def judges_of(store: Store, source: str) -> list[str]:
-    """The judges that judged any pair of ``source``."""
-    return store.source_judges(source)
+    """The judges that judged any pair of ``source``, real judges before the yardsticks (the first is
+    the one the page checks unless the person picks another)."""
+    return sorted(store.source_judges(source), key=lambda name: name in YARDSTICKS)
 
 
 def pair_texts(store: Store, pair_id: str) -> dict:
