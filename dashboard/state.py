@@ -219,10 +219,13 @@ def select_run(run_id: str) -> None:
     st.session_state.pop(MONITOR_RUN, None)  # the monitor's box is drawn anew at this run
 
 
-def monitor_run_index(options: list[str]) -> int:
-    """Where the monitor's run box starts: the run last chosen there or last started, else the newest."""
+def monitor_run_index(options: list[str], with_curves: list[str]) -> int:
+    """Where the monitor's run box starts: the run last chosen there or last started, else the newest
+    run that has curves (a newer run the gate stopped has none), else the newest."""
     chosen = st.session_state.get(MONITOR_CHOSEN)
-    return options.index(chosen) if chosen in options else 0
+    if chosen in options:
+        return options.index(chosen)
+    return options.index(with_curves[0]) if with_curves else 0
 
 
 def remember_monitor_run(run_id: str) -> None:

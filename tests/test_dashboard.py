@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.store import Store
+from core.store import RunStatus, Store
 from tests.conftest import ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -267,6 +267,26 @@ def test_monitor_draws_curves_and_reads_length(store_path):
     assert len(at.get("plotly_chart")) == 5
     assert "Verbosity gaming and over-optimisation" in [h.value for h in at.subheader]
     assert "No verbosity-gaming metrics for this run yet" in at.info[-1].value
+
+
+def test_monitor_says_why_a_stopped_run_has_no_curves_and_opens_on_one_that_has(store_path):
+    """A newer run the gate stopped before PPO used to open the monitor on five empty charts."""
+    store = Store(store_path)
+    older = store.create_run({"name": "trained"}, name="trained")
+    for step in range(1, 4):
+        store.add_metrics(older, 0, "ppo", step, {"objective/scores": 0.1 * step, "response/mean_tokens": 20})
+    store.update_run(older, status=RunStatus.SUCCEEDED, stage="done")
+    time.sleep(0.01)
+    gated = store.create_run({"name": "gated"}, name="gated")
+    store.update_run(gated, status=RunStatus.FAILED, message="stopped by the judge gate",
+                     error="Judge gate on dataset:sample: the judge agreed with people on 0.25 of 60 pairs.")
+    at = page("monitor").run()
+    assert not at.exception and at.selectbox(key="monitor_run").value == older  # the newest run with curves
+    at.selectbox(key="monitor_run").set_value(gated).run()
+    assert any("stopped by the judge gate before training" in w.value and "0.25 of 60" in w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) == 1  # the reward-model chart; no empty PPO charts
+    at.button(key="show_run_with_curves").click().run()
+    assert at.selectbox(key="monitor_run").value == older and len(at.get("plotly_chart")) >= 4
 
 
 def test_monitor_shows_gaming_flags_their_samples_as_plain_text_and_the_thresholds(store_path):

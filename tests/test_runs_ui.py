@@ -137,8 +137,32 @@ def test_resume_is_offered_for_stopped_runs_only(store):
     assert runs_table(store, now=stale).set_index("run_id").loc[ids[RunStatus.RUNNING], "status"] == "lost"
 
 
-def test_the_stage_names_its_round(store):
-    run_id = store.create_run({"name": "r"}, name="r")
-    assert runs_table(store).loc[0, "stage"] == "not started"
-    store.update_run(run_id, status=RunStatus.RUNNING, stage="ppo", round=1)
-    assert runs_table(store).loc[0, "stage"] == "ppo · round 1"
+def test_the_run_shows_its_whole_progress_and_the_stage_apart(store):
+    """'Progress' was the stage's: 100% during round 0's PPO, then 0%, then 50%. The run's own progress
+    counts rounds times stages; the stage's is its own column; two runs named alike read apart."""
+    run_id = store.create_run({"name": "tiny", "rounds": 2}, name="tiny")
+    twin = store.create_run({"name": "tiny", "rounds": 2}, name="tiny")
+
+    def row():
+        return runs_table(store).set_index("run_id").loc[run_id]
+
+    assert row()["stage"] == "not started" and row()["run_progress"] == 0.0 and row()["round_of"] == ""
+    store.update_run(run_id, status=RunStatus.RUNNING, stage="ppo", round=0, progress=1.0)
+    assert (row()["stage_progress"], row()["round_of"], row()["run_progress"]) == (1.0, "1 of 2", 0.5)
+    store.update_run(run_id, stage="prompts", round=1, progress=0.0)
+    assert (row()["stage_progress"], row()["run_progress"]) == (0.0, 0.5)  # round 1 begins: half done, not 0%
+    store.update_run(run_id, stage="judging dataset:sample", round=1, progress=0.5)
+    assert row()["run_progress"] == (1 + 2.5 / 5) / 2  # judging is the third of five stages
+    store.update_run(run_id, status=RunStatus.SUCCEEDED, stage="done", progress=1.0)
+    assert (row()["run_progress"], row()["round_of"]) == (1.0, "2 of 2")
+    names = runs_table(store).set_index("run_id")["run"]
+    assert names[run_id] != names[twin] and names[run_id].startswith("tiny [") and run_id.endswith(names[run_id][-7:-1])
+
+
+def test_a_judge_job_has_one_stage_and_no_config_to_reuse(store):
+    job = store.create_run({"kind": "judge", "source": "dataset:sample", "judge": "longest", "n_pairs": 4},
+                           name="judge dataset:sample · longest")
+    store.update_run(job, status=RunStatus.RUNNING, stage="judging", progress=0.25)
+    row = runs_table(store).iloc[0]
+    assert (row["run_progress"], row["round_of"]) == (0.25, "")
+    assert runs_ui.is_judge_job(store, job)

@@ -20,6 +20,7 @@ from core.store import Store
 from core.wording import interval
 
 STAGE = "gate"
+GATE_STOPPED = "stopped by the judge gate"  # the message of a run the gate stopped
 
 
 class GateFailed(Exception):
@@ -29,7 +30,7 @@ class GateFailed(Exception):
     @property
     def run_fields(self) -> dict:
         """What the failed run's row says: the message is the reason, in full, with no class name."""
-        return {"error": str(self), "message": "stopped by the judge gate"}
+        return {"error": str(self), "message": GATE_STOPPED}
 
 
 def measure_agreement(frame: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict:

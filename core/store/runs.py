@@ -84,7 +84,9 @@ class RunsTable:
         """Every run, newest first; ``kind`` is 'judge' for a judge job (core/runs/judge_jobs.py), else 'train'."""
         return self._frame("SELECT run_id, name, status, stage, round, progress, message, error, cancel_requested, "
                            "pid, created_at, updated_at, heartbeat_at, "
-                           "COALESCE(json_extract(config_json, '$.kind'), 'train') AS kind "
+                           "COALESCE(json_extract(config_json, '$.kind'), 'train') AS kind, "
+                           "COALESCE(json_extract(config_json, '$.rounds'), 1) AS rounds, "
+                           "COALESCE(json_extract(config_json, '$.reward.rlhf_arm'), 0) AS rlhf_arm "
                            "FROM runs ORDER BY created_at DESC")
 
     def delete_run(self, run_id: str) -> dict[str, int]:

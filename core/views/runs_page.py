@@ -29,7 +29,7 @@ from core.views.run_form import (
 __all__ = ["JUDGE_BACKENDS", "JUDGE_METHODS", "FormField", "advanced_sections", "user_presets_dir", "can_cancel", "can_delete", "can_resume", "cancel_run",
            "config_from_values", "create_run", "default_config", "default_values", "estimate",
            "form_fields", "latest_gate", "preset_values", "presets", "remove_run", "resume_run", "run_details", "run_values",
-           "runs_table", "start_run_from_form"]
+           "is_judge_job", "run_progress", "runs_table", "start_run_from_form"]
 
 DEFAULT_PRESET = "quick (sample_data)"
 
@@ -100,19 +100,60 @@ def run_details(store: Store, run_id: str) -> str:
 
 
 def runs_table(store: Store, now: float | None = None, message_chars: int = 48) -> "pd.DataFrame":
-    """The run list as the dashboard shows it: display status ('lost' when stale), the heartbeat as
-    a short age ('12 s ago'; the finish time once a run has finished, so it stops growing), and the
-    message (the error, for a failed run) cut to ``message_chars``; the page shows it whole. The
-    stage names its round."""
+    """The run list as the dashboard shows it: the run's name with the end of its id (names repeat),
+    display status ('lost' when stale), the round, the stage with its own progress apart from the
+    whole run's (rounds x stages), the heartbeat as a short age ('12 s ago'; the finish time once a
+    run has finished, so it stops growing), and the message (the error, for a failed run) cut to
+    ``message_chars``; the page shows it whole."""
     runs = store.list_runs()
     now = now or time.time()
     records = runs.to_dict("records")
+    runs["run"] = [f"{r['name']} [{r['run_id'][-6:]}]" for r in records]
     runs["status"] = [display_status(r, now) for r in records]
     runs["heartbeat"] = [heartbeat_text(r, now) for r in records]
     runs["message"] = [shorten(full_message(r), message_chars) for r in records]
     runs["started"] = [_clock(t, now) for t in runs["created_at"]]
-    runs["stage"] = [stage_text(r) for r in records]
-    return runs[["run_id", "name", "status", "stage", "progress", "heartbeat", "message", "started"]]
+    runs["round_of"] = [round_text(r) for r in records]
+    runs["stage"] = [r["stage"] or "not started" for r in records]
+    runs["stage_progress"] = [float(r["progress"] or 0.0) if r["stage"] not in ("", "done") else None for r in records]
+    runs["run_progress"] = [run_progress(r) for r in records]
+    return runs[["run", "status", "round_of", "stage", "stage_progress", "run_progress", "heartbeat", "message",
+                 "started", "run_id", "name", "kind"]]
+
+
+# The stages of one round, in order, as the pipeline names them (core/runs/pipeline.py); 'judging <source>'
+# (the judge reading the gate's or the arm's labelled pairs) counts as judging, any other stage as the RL one.
+_ROUND_STAGES = ("prompts", "generation", "judging", "reward_model", "reward_arms", "ppo")
+
+
+def run_progress(run: dict) -> float:
+    """How far the whole run is, 0-1: its rounds times its stages (each stage an equal share of its
+    round), the current stage's own progress included. A judge job has one stage."""
+    if run["status"] == RunStatus.SUCCEEDED.value or run["stage"] == "done":
+        return 1.0
+    stage, within = run["stage"] or "", float(run["progress"] or 0.0)
+    if run.get("kind") == "judge":
+        return within if stage == "judging" else 0.0
+    if not stage:
+        return 0.0
+    slots = [s for s in _ROUND_STAGES if s != "reward_arms" or run.get("rlhf_arm")]
+    slot = "judging" if stage.startswith("judging") else stage if stage in slots else slots[-1]
+    rounds = max(1, int(run.get("rounds") or 1))
+    done = int(run["round"] or 0) + (slots.index(slot) + within) / len(slots)
+    return min(1.0, done / rounds)
+
+
+def round_text(run: dict) -> str:
+    """'1 of 2' (rounds counted from 1 here, as people count), or '' for a judge job or a run not started."""
+    if run.get("kind") == "judge" or not run["stage"]:
+        return ""
+    rounds = int(run.get("rounds") or 1)
+    return f"{rounds} of {rounds}" if run["stage"] == "done" else f"{int(run['round'] or 0) + 1} of {rounds}"
+
+
+def is_judge_job(store: Store, run_id: str) -> bool:
+    """A judge job (Data page) has no run config to start a new run from."""
+    return store.get_run(run_id)["config"].get("kind") == "judge"
 
 
 def stage_text(run: dict) -> str:

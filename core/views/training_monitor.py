@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.human_labels.gate import GATE_STOPPED
+from core.runs.status import display_status
 from core.store import RunStatus, Store
 
 PPO_REWARD_KEYS = ["objective/scores", "objective/rlhf_reward"]
@@ -57,6 +59,33 @@ def training_runs(store: Store) -> pd.DataFrame:
     """The runs that train (judge jobs have no curves), newest first."""
     runs = store.list_runs()
     return runs[runs["kind"] == "train"].reset_index(drop=True)
+
+
+def runs_with_curves(store: Store, run_ids: list[str]) -> list[str]:
+    """Those of ``run_ids`` that have any training curve (reward model or PPO), in the order given."""
+    return [r for r in run_ids if not store.metrics_frame(r, stage="ppo").empty
+            or not store.metrics_frame(r, stage="reward").empty]
+
+
+def no_curves_reason(store: Store, run_id: str) -> str | None:
+    """Why a run shows no PPO curves, in words (None when it has some): stopped by the judge gate,
+    failed, cancelled, lost, not started, or still before its first update."""
+    if not store.metrics_frame(run_id, stage="ppo").empty:
+        return None
+    run = store.get_run(run_id)
+    status, where = display_status(run), f"{run['stage'] or 'the start'} (round {int(run['round'])})"
+    if status == RunStatus.FAILED.value and run["message"] == GATE_STOPPED:
+        return f"This run was stopped by the judge gate before training, so it has no curves. {run['error']}"
+    reasons = {
+        RunStatus.FAILED.value: f"This run failed at {where} before its first PPO update, so it has no PPO curves: "
+                                f"{run['error']}",
+        RunStatus.CANCELLED.value: f"This run was cancelled at {where} before its first PPO update: no PPO curves.",
+        "lost": f"This run's worker stopped at {where} before its first PPO update (no heartbeat for over a minute); "
+                "Resume it on the Runs page.",
+        RunStatus.QUEUED.value: "This run has not started yet: its curves appear from its first PPO update.",
+        RunStatus.RUNNING.value: f"This run is at {where}: its PPO curves appear from its first update.",
+    }
+    return reasons.get(status, "This run finished without a PPO update, so it has no PPO curves.")
 
 
 def status_line(store: Store, run_id: str) -> str:

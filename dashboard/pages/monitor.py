@@ -18,9 +18,16 @@ if runs.empty:
     st.info("No runs yet: start one on the Runs page.")
     st.stop()
 names = dict(zip(runs["run_id"], runs["run_id"] + " · " + runs["name"]))
+with_curves = monitor.runs_with_curves(store, runs["run_id"].tolist())
 run_id = st.selectbox("Run", runs["run_id"], key=state.MONITOR_RUN, format_func=names.get,
-                      index=state.monitor_run_index(runs["run_id"].tolist()))
+                      index=state.monitor_run_index(runs["run_id"].tolist(), with_curves))
 state.remember_monitor_run(run_id)
+if why := monitor.no_curves_reason(store, run_id):  # say why there is nothing to draw, and offer a run that has
+    st.warning(why)
+    other = next((r for r in with_curves if r != run_id), None)
+    if other and st.button(f"Show the latest run with curves: {names[other]}", key="show_run_with_curves",
+                           on_click=state.select_run, args=(other,)):
+        st.rerun()
 left, right = st.columns([3, 1])
 others = left.multiselect(f"Overlay other runs to compare (up to {monitor.MAX_COMPARED} in all)",
                           [r for r in runs["run_id"] if r != run_id], key="monitor_compare", format_func=names.get,
@@ -39,14 +46,8 @@ def curves():
         st.warning(reading.text)
     elif reading:  # not a one-line `a if c else b`: Streamlit's magic would st.write its value onto the page
         st.info(reading.text)
-    for keys, title, key in ((monitor.PPO_REWARD_KEYS, "PPO reward", "ppo_reward"),
-                             (monitor.PPO_KL_KEYS, "KL to the reference, entropy", "ppo_kl")):
-        st.plotly_chart(charts.training_figure(ppo, keys, title, smoothing=smoothing), key=key)
-    if note := monitor.kl_note(ppo):
-        st.caption(note)
-    st.plotly_chart(charts.reward_kl_figure(ppo), key="ppo_reward_kl")
-    st.plotly_chart(charts.training_figure(ppo, monitor.PPO_LENGTH_KEYS, "Response length", smoothing=smoothing),
-                    key="ppo_len")
+    if any(not m.empty for m in ppo.values()):  # no empty charts for runs that never reached PPO (said above)
+        ppo_charts(ppo)
     st.plotly_chart(charts.training_figure(monitor.compare_metrics(store, shown, "reward"), monitor.RM_KEYS,
                                            "Reward model training", x_title="reward-model training step",
                                            smoothing=smoothing), key="rm")
@@ -55,6 +56,17 @@ def curves():
         st.subheader("Reward model accuracy (held out: against the judge; human: against people)")
         st.dataframe(rm, hide_index=True)
     gaming_panel()
+
+
+def ppo_charts(ppo):
+    for keys, title, key in ((monitor.PPO_REWARD_KEYS, "PPO reward", "ppo_reward"),
+                             (monitor.PPO_KL_KEYS, "KL to the reference, entropy", "ppo_kl")):
+        st.plotly_chart(charts.training_figure(ppo, keys, title, smoothing=smoothing), key=key)
+    if note := monitor.kl_note(ppo):
+        st.caption(note)
+    st.plotly_chart(charts.reward_kl_figure(ppo), key="ppo_reward_kl")
+    st.plotly_chart(charts.training_figure(ppo, monitor.PPO_LENGTH_KEYS, "Response length", smoothing=smoothing),
+                    key="ppo_len")
 
 
 def gaming_panel():

@@ -37,13 +37,16 @@ if st.button("Start run", type="primary", disabled=not allowed) and allowed:
 
 # Status, stage, heartbeat and message first, in widths that fit beside the sidebar; ids and times after.
 COLUMNS = {
-    "name": st.column_config.TextColumn("Name", width=110),
-    "status": st.column_config.TextColumn("Status", width=85),
-    "stage": st.column_config.TextColumn("Stage", width=125),
-    "progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, width=90),
-    "heartbeat": st.column_config.TextColumn("Heartbeat", width=115,
+    "run": st.column_config.TextColumn("Run", width=170, help="Its name and the end of its id (names repeat)"),
+    "status": st.column_config.TextColumn("Status", width=80),
+    "round_of": st.column_config.TextColumn("Round", width=65),
+    "stage": st.column_config.TextColumn("Stage", width=150),
+    "stage_progress": st.column_config.ProgressColumn("Stage done", min_value=0, max_value=1, width=90),
+    "run_progress": st.column_config.ProgressColumn("Run done", min_value=0, max_value=1, width=90,
+                                                    help="Every round and stage of the run, this stage included"),
+    "heartbeat": st.column_config.TextColumn("Heartbeat", width=110,
                                              help="Last sign of life of a running worker; when a run finished"),
-    "message": st.column_config.TextColumn("Message", width=300, help="Shortened: the full text is under the table"),
+    "message": st.column_config.TextColumn("Message", width=280, help="Shortened: the full text is under the table"),
     "started": st.column_config.TextColumn("Started", width=110),
     "run_id": st.column_config.TextColumn("Run ID", width=190),
 }
@@ -66,8 +69,10 @@ def run_list():
     if b2.button("Resume", key="resume_run", disabled=not (allowed and runs_ui.can_resume(store, chosen))) and allowed:
         runs_ui.resume_run(store, chosen)
         st.toast(f"Resumed {chosen}")
+    judge_job = runs_ui.is_judge_job(store, chosen)
     if b3.button("New run from this config", key="reuse_config", on_click=state.load_run_config, args=(chosen,),
-                 help="Fill the form above with this run's config"):
+                 disabled=judge_job, help="A judge job has no run config: start another on the Data page" if judge_job
+                 else "Fill the form above with this run's config"):
         st.rerun()  # the form lives outside this fragment
     sure = b4.checkbox("Delete with its data, labels and models", key="delete_confirm", disabled=not allowed)
     if b4.button("Delete", key="delete_run", disabled=not (allowed and sure and runs_ui.can_delete(store, chosen))) and allowed:
