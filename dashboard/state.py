@@ -221,12 +221,15 @@ def select_run(run_id: str) -> None:
 
 def monitor_run_index(options: list[str], with_curves: list[str]) -> int:
     """Where the monitor's run box starts: the run last chosen there or last started, else the newest
-    run that has curves (a newer run the gate stopped has none), else the newest."""
+    run that has curves (a newer run the gate stopped has none), else the newest. The box's own key is
+    set to it before the box is drawn, so a choice made elsewhere (a button) shows in the browser too."""
     chosen = st.session_state.get(MONITOR_CHOSEN)
-    if chosen in options:
-        return options.index(chosen)
-    return options.index(with_curves[0]) if with_curves else 0
+    index = options.index(chosen) if chosen in options else options.index(with_curves[0]) if with_curves else 0
+    if st.session_state.get(MONITOR_RUN) != options[index]:
+        st.session_state[MONITOR_RUN] = options[index]
+    return index
 
 
-def remember_monitor_run(run_id: str) -> None:
-    st.session_state[MONITOR_CHOSEN] = run_id
+def remember_monitor_run(run_id: str | None = None) -> None:
+    """Keep the run the monitor shows (its box's on_change, or after drawing it) for the next visit."""
+    st.session_state[MONITOR_CHOSEN] = run_id or st.session_state.get(MONITOR_RUN)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("RLAIF_AUDIT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -89,9 +90,10 @@ def stop_run_workers(store) -> None:
     from core.store import RunStatus
 
     for run in store.list_runs().to_dict("records"):
-        if run["pid"] and not RunStatus(run["status"]).is_finished():
+        pid = run["pid"]
+        if pid and pid == pid and not RunStatus(run["status"]).is_finished():  # pid == pid: not NaN (never launched)
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(int(run["pid"]), signal.SIGTERM)  # the worker runs in a session of its own
+                os.killpg(int(pid), signal.SIGTERM)  # the worker runs in a session of its own
 
 
 def launch_browser(playwright):

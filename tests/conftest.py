@@ -39,3 +39,39 @@ def principles_file(tmp_path) -> Path:
     path = tmp_path / "principles.txt"
     path.write_text("- Be helpful.\n- Be honest.\n- Prefer the concise answer when both are correct.\n")
     return path
+
+
+# -- the browser tests' fixtures: a real server on a fresh store, and a page in Debian's Chromium --
+@pytest.fixture
+def browser_app(tmp_path):
+    """A real `streamlit run` of the dashboard on a fresh store: (url, Store)."""
+    from core.store import Store
+    from tests.browser_helpers import ROOT as _root
+    from tests.browser_helpers import require_browser, start_app, stop_process, stop_run_workers
+
+    require_browser()
+    store_path = tmp_path / "store.sqlite"
+    proc, url = start_app(_root, store=store_path, cache=tmp_path / "cache", log=tmp_path / "streamlit.log")
+    try:
+        yield url, Store(store_path)
+    finally:
+        stop_run_workers(Store(store_path))
+        stop_process(proc)
+
+
+@pytest.fixture
+def browser_page(browser_app):
+    """A page in Debian's headless Chromium, with generous waits."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.browser_helpers import SLOW, WIDTH, launch_browser
+
+    expect.set_options(timeout=SLOW)  # expect() has its own 5 s default, too short for a shared CPU
+    with sync_playwright() as pw:
+        browser = launch_browser(pw)
+        try:
+            page = browser.new_page(viewport={"width": WIDTH, "height": 900}, accept_downloads=True)
+            page.set_default_timeout(SLOW)
+            yield page
+        finally:
+            browser.close()

@@ -19,15 +19,9 @@ from core.schema import ResponsePair
 from core.store import RunStatus, Store
 from tests.browser_helpers import (
     SLOW,
-    WIDTH,
     choose,
-    launch_browser,
     open_page,
-    require_browser,
     screenshot,
-    start_app,
-    stop_process,
-    stop_run_workers,
     trace_names,
     type_into,
     wait_for_charts,
@@ -59,33 +53,6 @@ PAIRS = [
 ]
 
 
-@pytest.fixture
-def app(tmp_path):
-    require_browser()
-    store_path = tmp_path / "store.sqlite"
-    proc, url = start_app(ROOT, store=store_path, cache=tmp_path / "cache", log=tmp_path / "streamlit.log")
-    try:
-        yield url, Store(store_path)
-    finally:
-        stop_run_workers(Store(store_path))
-        stop_process(proc)
-
-
-@pytest.fixture
-def page(app):
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=SLOW)  # expect() has its own 5 s default, too short for a shared CPU
-    with sync_playwright() as pw:
-        browser = launch_browser(pw)
-        try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": 900}, accept_downloads=True)
-            page.set_default_timeout(SLOW)
-            yield page
-        finally:
-            browser.close()
-
-
 def add_review_dataset(store: Store) -> None:
     """dataset:xss — four pairs ada labelled earlier, and one whose response A is an XSS corpus."""
     from core.judges import judge_pairs, make_judge
@@ -97,12 +64,13 @@ def add_review_dataset(store: Store) -> None:
     store.import_dataset("xss", [*done, evil], [(p.pair_id, "ada", "A") for p in done], judgments)
 
 
-def test_main_path_in_a_real_browser(app, page, tmp_path):
-    url, store = app
+def test_main_path_in_a_real_browser(browser_app, browser_page, tmp_path):
+    (url, store), page = browser_app, browser_page
     requested = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(url)
-    page.get_by_role("heading", name="Spot-check the judge").wait_for()
+    page.get_by_role("heading", name="RLAIF judge audit").wait_for()
+    screenshot(page, SHOTS / "start-here.png")
     add_review_dataset(store)
 
     upload_pairs(page, tmp_path)
@@ -269,8 +237,13 @@ def press_shortcut(page, key: str, *, done, before) -> None:
     done.wait_for(timeout=SLOW)
 
 
+def shown_pair(page) -> str:
+    return re.search(r"pair (\S+)", page.get_by_text(re.compile(r"^Prompt · pair ")).inner_text()).group(1)
+
+
 def spot_check_with_the_keyboard(page) -> None:
-    """Name typed, focus moved off the text box, then A, B, T pressed: three labels, no click on a button."""
+    """Name typed, then A, B, T pressed with N between: three labels, no click on a button. After each
+    label the pair stays on screen with the judges' verdicts on it, until N."""
     from playwright.sync_api import expect
 
     open_page(page, "Spot-check", "Spot-check the judge")
@@ -278,13 +251,18 @@ def spot_check_with_the_keyboard(page) -> None:
     type_into(page, "Your name", "grace")
     expect(page.get_by_text("You labelled 0 of 60 pairs")).to_be_visible()
     for n, (key, said) in enumerate((("a", "A is better"), ("b", "B is better"), ("t", "a tie")), start=1):
-        pair = re.search(r"pair (\S+)", page.get_by_text(re.compile(r"^Prompt · pair ")).inner_text()).group(1)
+        pair = shown_pair(page)
         press_shortcut(page, key, done=page.get_by_text(f"You labelled {n} of 60 pairs"),
                        before=page.get_by_text(f"You labelled {n - 1} of 60 pairs"))
         expect(page.get_by_text(f"Saved: you said {said} on pair {pair}.")).to_be_visible()
-    expect(page.get_by_text("What the judges said")).to_be_visible()
+        expect(page.get_by_text(f"What the judges said about this pair ({pair})")).to_be_visible()
+        assert shown_pair(page) == pair  # the verdicts are drawn under the pair they are about
+        if n < 3:
+            press_shortcut(page, "n", done=page.get_by_text(re.compile(r"^Prompt · pair (?!" + re.escape(pair) + ")")),
+                           before=page.get_by_text(f"Prompt · pair {pair}", exact=True))
     expect(page.get_by_text(re.compile(r"when A was shown first, \d+% when shown second")).first).to_be_visible()
     screenshot(page, SHOTS / "spot-check.png")
+    page.get_by_role("button", name="Next pair").click()
 
 
 def label_the_xss_pair(page, requested: list[str]) -> None:
@@ -292,6 +270,7 @@ def label_the_xss_pair(page, requested: list[str]) -> None:
     from playwright.sync_api import expect
 
     choose(page, "Pairs", "dataset:xss")
+    page.get_by_role("button", name="Change name").click()
     type_into(page, "Your name", "ada")
     expect(page.get_by_text("Prompt · pair xss/evil")).to_be_visible()
     shown = page.get_by_test_id("stText").filter(has_text="window.__xss=2")
@@ -303,6 +282,7 @@ def label_the_xss_pair(page, requested: list[str]) -> None:
     assert live == 0
     page.get_by_role("button", name="A is better").click()
     expect(page.get_by_text("Saved: you said A is better on pair xss/evil.")).to_be_visible()
+    page.get_by_role("button", name="Next pair").click()
     expect(page.get_by_text("Nothing left to label here. Thank you!")).to_be_visible()
     assert page.evaluate("() => typeof window.__xss") == "undefined"
     assert not [u for u in requested if "127.0.0.1:1/" in u]

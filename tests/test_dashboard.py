@@ -28,11 +28,14 @@ def page(name: str) -> AppTest:
     return AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60)
 
 
-def test_app_opens_on_the_populated_spot_check(store_path):
+def test_app_opens_on_a_page_that_says_what_the_tool_is_and_what_to_do_first(store_path):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    assert at.title[0].value == "Spot-check the judge"
+    assert at.title[0].value == "RLAIF judge audit" and "audits the AI judge against people" in at.markdown[0].value
     assert Store(store_path).pair_sources()["n_pairs"].tolist() == [60]  # sample_data loaded on first start
+    said = " ".join(c.value for c in at.caption)
+    assert "1 source(s), 60 pairs, 60 with a human label" in said
+    assert "Only the yardsticks" in said  # the sample set is judged by yardsticks until a real judge reads it
 
 
 def test_spot_check_labels_blind_then_reveals_and_undoes(store_path):

@@ -61,6 +61,8 @@ def launch_run(store: Store, run_id: str) -> subprocess.Popen:
         cwd=root, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     store.update_run(run_id, pid=proc.pid, message="worker started")
+    # reap it when it exits: a finished worker would otherwise stay a defunct process under the dashboard
+    threading.Thread(target=proc.wait, name=f"reap-{run_id}", daemon=True).start()
     return proc
 
 

@@ -19,8 +19,9 @@ if runs.empty:
     st.stop()
 names = dict(zip(runs["run_id"], runs["run_id"] + " · " + runs["name"]))
 with_curves = monitor.runs_with_curves(store, runs["run_id"].tolist())
+state.monitor_run_index(runs["run_id"].tolist(), with_curves)  # sets the box's value before it is drawn
 run_id = st.selectbox("Run", runs["run_id"], key=state.MONITOR_RUN, format_func=names.get,
-                      index=state.monitor_run_index(runs["run_id"].tolist(), with_curves))
+                      on_change=state.remember_monitor_run)
 state.remember_monitor_run(run_id)
 if why := monitor.no_curves_reason(store, run_id):  # say why there is nothing to draw, and offer a run that has
     st.warning(why)
