@@ -161,7 +161,7 @@ def test_kill_during_reward_training_resumes_from_the_checkpoint(tmp_path):
 
 
 def test_kill_during_ppo_resumes_from_the_saved_policy(tmp_path):
-    from core.loop.ppo import latest_checkpoint
+    from core.loop.rollouts import latest_checkpoint
 
     checkpoints = None
 
