@@ -107,9 +107,9 @@ def reward_cost_reading(ppo: pd.DataFrame, config: dict) -> str | None:
     return text
 
 
-def length_reading(ppo: pd.DataFrame) -> str | None:
-    """Sentences on how response length and reward moved during PPO (None before two updates)."""
-    reading = read_length(ppo)
+def length_reading(ppo: pd.DataFrame, *, reward: str = "reward_model") -> str | None:
+    """Sentences on how response length and reward moved during RL (None before two updates)."""
+    reading = read_length(ppo, reward=reward)
     return None if reading is None else reading.text
 
 
