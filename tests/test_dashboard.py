@@ -161,7 +161,7 @@ def test_runs_form_offers_presets_and_a_widget_for_every_config_field(store_path
     widgets = {w.key: type(w).__name__ for kind in ("number_input", "text_input", "checkbox", "selectbox")
                for w in at.get(kind)}
     for name, kind in leaves(RunConfig):
-        expected = ("Selectbox" if name in ("judge.backend", "judge.method") else
+        expected = ("Selectbox" if name in ("judge.backend", "judge.method", "rl.algorithm", "rl.reward") else
                     {bool: "Checkbox", int: "NumberInput", float: "NumberInput", str: "TextInput"}[kind])
         assert widgets.get(f"run_form.{name}") == expected, name
     assert at.number_input(key="run_form.ppo.learning_rate").value == pytest.approx(3e-6)
@@ -230,7 +230,8 @@ def test_monitor_overlays_runs_in_one_colour_each_and_explains_a_negative_kl(sto
     colours = {}
     for trace in fig["data"]:
         colours.setdefault(trace["legendgroup"], set()).add(trace["line"]["color"])
-    assert set(colours) == {f"a [{ids[0][-6:]}] · r0", f"b [{ids[1][-6:]}] · r0"}
+    # the legend names each run's optimiser: runs stored without an rl section were PPO
+    assert set(colours) == {f"a [{ids[0][-6:]}] PPO · r0", f"b [{ids[1][-6:]}] PPO · r0"}
     assert all(len(c) == 1 for c in colours.values()) and len(set.union(*colours.values())) == 2
     assert fig["layout"]["xaxis"]["title"]["text"] == "RL update"
     assert any("KL below zero at 3 of 6 updates" in c.value for c in at.caption)
