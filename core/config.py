@@ -150,23 +150,61 @@ def is_store_source(source: str) -> bool:
 
 @dataclass(frozen=True)
 class PPOStageConfig:
-    updates: int = field(default=8, metadata={"help": "PPO updates (rollout batches) per round."})
-    batch_size: int = field(default=8, metadata={"help": "Rollouts per update."})
-    mini_batches: int = field(default=2, metadata={"help": "Mini-batches per PPO epoch; must divide batch_size."})
-    ppo_epochs: int = field(default=2, metadata={"help": "Optimisation passes over each rollout batch."})
-    response_length: int = field(default=48, metadata={"help": "Tokens generated per rollout."})
-    kl_coef: float = field(default=0.05, metadata={"help": "Weight of the KL penalty to the reference policy."})
-    learning_rate: float = field(default=3e-6, metadata={"help": "AdamW learning rate for policy and value model."})
+    """The RL stage's optimisation settings (section ``ppo:``). Named for PPO, the first optimiser, so
+    configs written before ``rl.algorithm`` existed load unchanged; RLOO and GRPO read the same fields."""
+
+    updates: int = field(default=8, metadata={"help": "Policy updates (rollout batches) per round, for every rl.algorithm."})
+    batch_size: int = field(default=8, metadata={"help": "Rollouts per update. RLOO/GRPO: batch_size / rl.samples_per_prompt prompts, each sampled rl.samples_per_prompt times."})
+    mini_batches: int = field(default=2, metadata={"help": "Mini-batches per rollout batch; must divide batch_size. PPO: an optimizer step per mini-batch and epoch. RLOO/GRPO: gradient accumulation, one optimizer step per update (lower peak memory, same step)."})
+    ppo_epochs: int = field(default=2, metadata={"help": "PPO only: optimisation passes over each rollout batch. RLOO and GRPO take one on-policy step per batch (REINFORCE-style, as in the RLAIF paper)."})
+    response_length: int = field(default=48, metadata={"help": "Tokens generated per rollout, at most."})
+    kl_coef: float = field(default=0.05, metadata={"help": "Weight of the KL penalty to the round's starting policy (TRL's kl_coef for PPO, beta for RLOO and GRPO; RLAIF paper: 0.05)."})
+    learning_rate: float = field(default=3e-6, metadata={"help": "AdamW learning rate (PPO: policy and value model)."})
     temperature: float = field(default=0.7, metadata={"help": "Rollout sampling temperature."})
-    missing_eos_penalty: float = field(default=0.0, metadata={"help": "Subtracted from the score of rollouts that never stop; 0 disables."})
+    missing_eos_penalty: float = field(default=0.0, metadata={"help": "PPO only: subtracted from the score of rollouts that never stop; 0 disables."})
     seed: int = field(default=0, metadata={"help": "Seed for rollouts and optimisation."})
-    checkpoint_every: int = field(default=4, metadata={"help": "Save the policy and value model every this many updates (atomically, keeping the last); a killed run resumes PPO from it, the reference policy staying the round's starting policy. 0 disables."})
+    checkpoint_every: int = field(default=4, metadata={"help": "Save the policy (and PPO's value model) every this many updates (atomically, keeping the last); a killed run resumes RL from it, the reference policy staying the round's starting policy. 0 disables."})
 
     def __post_init__(self):
         _check(self.updates >= 1, "ppo.updates", self.updates, "must be >= 1")
         _check(self.checkpoint_every >= 0, "ppo.checkpoint_every", self.checkpoint_every, "must be >= 0")
+        _check(self.mini_batches >= 1, "ppo.mini_batches", self.mini_batches, "must be >= 1")
         _check(self.batch_size % self.mini_batches == 0, "ppo.mini_batches", self.mini_batches, "must divide ppo.batch_size")
         _check(self.kl_coef >= 0, "ppo.kl_coef", self.kl_coef, "must be >= 0")
+
+
+RL_ALGORITHMS = ("ppo", "rloo", "grpo")
+RL_REWARDS = ("reward_model", "judge")
+# Trackers transformers' Trainer can report to (besides the store, the source of truth); check_inputs
+# refuses one that is not installed.
+TRACKERS = ("tensorboard", "mlflow", "wandb", "trackio", "comet_ml", "clearml", "dvclive", "swanlab", "neptune",
+            "aim", "codecarbon", "dagshub", "azure_ml", "flyte", "kubeflow")
+
+
+@dataclass(frozen=True)
+class RLConfig:
+    """Which optimiser and which reward the RL stage uses (section ``rl:``); its step settings are ``ppo:``."""
+
+    algorithm: str = field(default="ppo", metadata={"help": f"One of {RL_ALGORITHMS}, each through TRL's own trainer with a KL penalty (ppo.kl_coef) to the round's starting policy. 'ppo': PPO with a value model (trl.experimental). 'rloo': REINFORCE with the other samples of the same prompt as baseline (RLAIF paper's optimiser), no value model. 'grpo': group-normalised advantages, KL in the loss, no value model."})
+    reward: str = field(default="reward_model", metadata={"help": f"One of {RL_REWARDS}. 'reward_model': the round's reward model scores each rollout. 'judge': d-RLAIF (Lee et al. 2023), no reward model is trained; the run's judge compares the two samples of each prompt, both orders, and each sample's reward is P(it beats the other). Needs rl.algorithm 'rloo' or 'grpo' and rl.samples_per_prompt 2."})
+    samples_per_prompt: int = field(default=2, metadata={"help": "RLOO/GRPO: rollouts per prompt in an update (the group the baseline is taken from); must divide ppo.batch_size. PPO samples one per prompt and ignores it."})
+    lora_r: int = field(default=0, metadata={"help": "RLOO/GRPO: train LoRA adapters of this rank (peft) instead of every weight; the reference policy is then the adapter-free model, so no second copy is loaded. The saved policy has the adapters merged in. 0: full fine-tuning."})
+    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator (the update is scaled by lora_alpha / lora_r)."})
+
+    def __post_init__(self):
+        _check(self.algorithm in RL_ALGORITHMS, "rl.algorithm", self.algorithm, f"must be one of {RL_ALGORITHMS}")
+        _check(self.reward in RL_REWARDS, "rl.reward", self.reward, f"must be one of {RL_REWARDS}")
+        _check(self.lora_r >= 0, "rl.lora_r", self.lora_r, "must be >= 0")
+        _check(self.lora_alpha > 0, "rl.lora_alpha", self.lora_alpha, "must be > 0")
+        grouped = self.algorithm in ("rloo", "grpo")
+        _check(not grouped or self.samples_per_prompt >= 2, "rl.samples_per_prompt", self.samples_per_prompt,
+               f"must be >= 2 for rl.algorithm '{self.algorithm}' (its baseline is the other samples of the same prompt)")
+        _check(self.reward != "judge" or grouped, "rl.reward", self.reward,
+               "'judge' needs rl.algorithm 'rloo' or 'grpo': PPO samples one rollout per prompt, which a pairwise "
+               "judge cannot score, and TRL's PPOTrainer takes a reward model only")
+        _check(self.reward != "judge" or self.samples_per_prompt == 2, "rl.samples_per_prompt", self.samples_per_prompt,
+               "must be 2 with rl.reward 'judge': a pairwise judge scores the two samples of a prompt against each other")
+        _check(not self.lora_r or grouped, "rl.lora_r", self.lora_r, "applies to rl.algorithm 'rloo' and 'grpo' only")
 
 
 @dataclass(frozen=True)
@@ -228,14 +266,25 @@ class RunConfig:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     ppo: PPOStageConfig = field(default_factory=PPOStageConfig)
+    rl: RLConfig = field(default_factory=RLConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     calibrate: CalibrateConfig = field(default_factory=CalibrateConfig)
+    report_to: str = field(default="", metadata={"help": f"Trackers that also receive the training stages' metrics (reward model and RL), comma-separated, e.g. 'tensorboard'. 'tensorboard' writes event files to the run's folder, round<k>/tensorboard/<stage> (everything the store gets); others ({', '.join(TRACKERS[1:5])}, ...) get TRL's own logs through transformers when installed. The store stays the source of truth for the dashboard. Empty: none."})
 
     def __post_init__(self):
         _check(self.rounds >= 1, "rounds", self.rounds, "must be >= 1")
+        unknown = [t for t in self.trackers if t not in TRACKERS]
+        _check(not unknown, "report_to", self.report_to, f"names an unknown tracker {unknown[:1]}; known: {TRACKERS}")
+        _check(self.rl.algorithm == "ppo" or self.ppo.batch_size % self.rl.samples_per_prompt == 0,
+               "rl.samples_per_prompt", self.rl.samples_per_prompt, f"must divide ppo.batch_size ({self.ppo.batch_size})")
         _check(not (self.gate.enabled and self.gate.source == HUMAN_PAIRS_SOURCE and not self.human_pairs),
                "gate.source", self.gate.source, "names the run's human_pairs file, but human_pairs is not set")
+
+    @property
+    def trackers(self) -> tuple[str, ...]:
+        """The names in ``report_to``, in order, without blanks or repeats."""
+        return tuple(dict.fromkeys(t.strip() for t in self.report_to.split(",") if t.strip()))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

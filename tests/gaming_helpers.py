@@ -9,7 +9,7 @@ from core.config import MonitorConfig
 from core.gaming.monitor import GamingMonitor, append_flags_jsonl, write_flags_jsonl
 from core.gaming.overopt import eval_pair_id, judge_win_metrics
 from core.judges import judge_pairs, make_judge
-from core.loop.ppo import length_metrics
+from core.loop.rollouts import length_metrics
 from core.schema import ResponsePair
 from core.store import Store
 

@@ -48,7 +48,7 @@ def test_overlaid_runs_keep_one_colour_per_run_and_round_across_subplots(store):
         assert len({t.line.color for t in traces}) == 1  # ...in one colour
         assert sum(bool(t.showlegend) for t in traces) == 1  # and in the legend once
     assert len({ts[0].line.color for ts in groups.values()}) == 3
-    assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "PPO update"
+    assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "RL update"
 
 
 def test_smoothing_draws_the_ema_over_faint_raw_points(store):
@@ -66,7 +66,7 @@ def test_reward_against_kl_is_a_cloud_coloured_by_update(store):
     fig = charts.reward_kl_figure(monitor.compare_metrics(store, [a, b], "ppo"))
     assert [t.mode for t in fig.data] == ["markers"] * 3
     assert list(fig.data[0].marker.color) == [1, 2, 3, 4] and fig.data[0].marker.coloraxis == "coloraxis"
-    assert fig.layout.coloraxis.colorbar.title.text == "PPO update"
+    assert fig.layout.coloraxis.colorbar.title.text == "RL update"
     assert len({t.marker.symbol for t in fig.data}) == 3
 
 

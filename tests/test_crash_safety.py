@@ -36,7 +36,7 @@ def write_config(tmp_path: Path, **sections) -> Path:
     cfg["reward"].update(epochs=1)
     cfg["ppo"].update(updates=1)
     for section, values in sections.items():
-        cfg[section].update(values)
+        cfg.setdefault(section, {}).update(values)
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -161,7 +161,7 @@ def test_kill_during_reward_training_resumes_from_the_checkpoint(tmp_path):
 
 
 def test_kill_during_ppo_resumes_from_the_saved_policy(tmp_path):
-    from core.loop.ppo import latest_checkpoint
+    from core.loop.rollouts import latest_checkpoint
 
     checkpoints = None
 
@@ -180,6 +180,37 @@ def test_kill_during_ppo_resumes_from_the_saved_policy(tmp_path):
     assert metrics.query("stage == 'resume' and key == 'ppo_from_step'").step.tolist() == [step]
     kl = metrics.query("stage == 'ppo' and key == 'objective/kl'").set_index("step").value
     assert sorted(kl.index) == list(range(1, 5))  # every update once, numbered on from the checkpoint
+    assert abs(kl[1]) < 1e-6 < abs(kl[step + 1])  # the reference is still the round's starting policy
+    assert_kept(before[before.step <= step], metrics[metrics.stage == "ppo"], ["round", "stage", "step", "key"])
+    samples = run.store.ppo_samples_frame(run.run_id)
+    assert len(samples) == 4 * 4 and not samples.duplicated(["step", "idx"]).any()
+    assert not checkpoints.exists()
+    policy = Path(run.store.get_artifact(run.run_id, 0, "policy"))
+    assert (policy / "model.safetensors").is_file() and not list(policy.glob("*.bin"))
+
+
+def test_kill_during_rloo_resumes_from_the_saved_policy(tmp_path):
+    """As PPO: an RLOO run killed after a checkpoint goes on from it, the KL still to the round's start."""
+    from core.loop.rollouts import latest_checkpoint
+
+    checkpoints = None
+
+    def saved_one(store, rid):
+        nonlocal checkpoints
+        checkpoints = store.path.parent / "runs" / rid / "round0" / "ppo_checkpoints"
+        return run.stage_is("rloo") and latest_checkpoint(checkpoints) is not None
+
+    run = Run(tmp_path, write_config(tmp_path, rl={"algorithm": "rloo"},
+                                     ppo={"updates": 4, "checkpoint_every": 2, "learning_rate": 0.001}))
+    run.kill_when(saved_one)
+    run.assert_lost()
+    step = latest_checkpoint(checkpoints)[0]
+    before = run.store.metrics_frame(run.run_id, stage="ppo")
+    run.resume()
+    metrics = run.store.metrics_frame(run.run_id)
+    assert metrics.query("stage == 'resume' and key == 'ppo_from_step'").step.tolist() == [step]
+    kl = metrics.query("stage == 'ppo' and key == 'objective/kl'").set_index("step").value
+    assert sorted(kl.index) == list(range(1, 5))
     assert abs(kl[1]) < 1e-6 < abs(kl[step + 1])  # the reference is still the round's starting policy
     assert_kept(before[before.step <= step], metrics[metrics.stage == "ppo"], ["round", "stage", "step", "key"])
     samples = run.store.ppo_samples_frame(run.run_id)

@@ -152,7 +152,7 @@ def test_runs_form_launches_a_worker_that_finishes(store_path):
     fields["Judge model (local name/folder, or the API model)"].set_value("tiny")
     numbers = {w.label: w for w in at.number_input}
     numbers["Prompts per round"].set_value(4)
-    numbers["PPO updates"].set_value(1)
+    numbers["RL updates"].set_value(1)
     numbers["RM epochs"].set_value(1.0)
     at.button[0].click().run()
     assert "Started run" in at.success[0].value
@@ -180,7 +180,7 @@ def test_runs_form_offers_presets_and_a_widget_for_every_config_field(store_path
     widgets = {w.key: type(w).__name__ for kind in ("number_input", "text_input", "checkbox", "selectbox")
                for w in at.get(kind)}
     for name, kind in leaves(RunConfig):
-        expected = ("Selectbox" if name in ("judge.backend", "judge.method") else
+        expected = ("Selectbox" if name in ("judge.backend", "judge.method", "rl.algorithm", "rl.reward") else
                     {bool: "Checkbox", int: "NumberInput", float: "NumberInput", str: "TextInput"}[kind])
         assert widgets.get(f"run_form.{name}") == expected, name
     assert at.number_input(key="run_form.ppo.learning_rate").value == pytest.approx(3e-6)
@@ -249,9 +249,10 @@ def test_monitor_overlays_runs_in_one_colour_each_and_explains_a_negative_kl(sto
     colours = {}
     for trace in fig["data"]:
         colours.setdefault(trace["legendgroup"], set()).add(trace["line"]["color"])
-    assert set(colours) == {f"a [{ids[0][-6:]}] · r0", f"b [{ids[1][-6:]}] · r0"}
+    # the legend names each run's optimiser: runs stored without an rl section were PPO
+    assert set(colours) == {f"a [{ids[0][-6:]}] PPO · r0", f"b [{ids[1][-6:]}] PPO · r0"}
     assert all(len(c) == 1 for c in colours.values()) and len(set.union(*colours.values())) == 2
-    assert fig["layout"]["xaxis"]["title"]["text"] == "PPO update"
+    assert fig["layout"]["xaxis"]["title"]["text"] == "RL update"
     assert any("KL below zero at 3 of 6 updates" in c.value for c in at.caption)
 
 
@@ -265,7 +266,7 @@ def test_monitor_draws_curves_and_reads_length(store_path):
     at = page("monitor").run()
     at.selectbox(key="monitor_run").set_value(run_id).run()
     assert not at.exception
-    assert "21 tokens over the first 2 of 8 PPO updates, 46 over the last 2: answers got longer" in at.warning[0].value
+    assert "21 tokens over the first 2 of 8 RL updates, 46 over the last 2: answers got longer" in at.warning[0].value
     assert not at.get("help")  # no stray Streamlit "magic" output on the page
     assert len(at.get("plotly_chart")) == 5
     assert "Verbosity gaming and over-optimisation" in [h.value for h in at.subheader]

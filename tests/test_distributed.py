@@ -64,3 +64,30 @@ def test_reward_model_trains_across_two_cpu_processes(tiny_model_path, tmp_path)
     base = load_scalar_model(tiny_model_path, tokenizer.pad_token_id).state_dict()
     unchanged = [k for k, v in trained.state_dict().items() if k != "score.weight" and torch.equal(v, base[k])]
     assert unchanged == []
+
+
+@pytest.mark.slow
+def test_rloo_with_the_judge_as_reward_trains_across_two_cpu_processes(tiny_model_path, tmp_path):
+    """The RL stage with rl.algorithm rloo and rl.reward judge: the main process judges the gathered batch
+    and each process trains on its share."""
+    import yaml
+
+    from core.models import load_policy
+
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({
+        "judge": {"backend": "longest"}, "rl": {"algorithm": "rloo", "reward": "judge"},
+        "ppo": {"updates": 2, "batch_size": 4, "mini_batches": 1, "response_length": 8, "learning_rate": 0.001,
+                "temperature": 1.0, "checkpoint_every": 0}}))
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt": f"Tell me about {w}."}) + "\n"
+                               for w in ("cats", "rain", "tea", "maps")))
+    out = tmp_path / "policy"
+    done = accelerate_launch(["ppo", "--policy", str(tiny_model_path), "--prompts", str(prompts), "--out", str(out),
+                              "--config", str(config)])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["trainer_world_size"] == 2
+    assert metrics["algorithm"] == "rloo" and metrics["steps"] == 2
+    before, after = load_policy(tiny_model_path).state_dict(), load_policy(out).state_dict()
+    assert all(not torch.equal(before[k], after[k]) for k in before if "rotary" not in k)

@@ -60,8 +60,9 @@ def test_ppo_changes_the_policy_and_logs_kl_and_scores(tiny_model_path, tmp_path
 
     def callbacks(recorder):
         def extra(step):
-            samples = recorder.drain()
+            samples, cost = recorder.drain()
             recorded.append(samples)
+            assert cost["reward_cost/seconds"] > 0  # the reward model's forward passes were timed
             return {"response/mean_tokens": sum(s["n_tokens"] for s in samples) / max(1, len(samples))}
 
         return [StoreCallback(store, "", 0, "ppo", extra=extra)]

@@ -1,4 +1,4 @@
-"""Is PPO being paid for length? Per-update length statistics and flags, from the rollouts.
+"""Is the RL policy being paid for length? Per-update length statistics and flags, from the rollouts.
 
 ``GamingMonitor.update(step, samples)`` takes one PPO update's scored rollouts (the
 ``RolloutRecorder`` samples: prompt, response, score, n_tokens, n_chars) and returns that
@@ -20,6 +20,12 @@ updates, whose rollouts come from the starting policy):
 - ``flat_tolerance``: ``flat_reward_tolerance`` standard errors of a difference of two batch
   means, k * s_0 * sqrt(1/n_t + 1/n_0), with s_0 the baseline's within-batch reward SD: a
   gain above it is a rise, one within it is flat, whatever the reward model's scale.
+
+The reward-length correlations (``reward_length_pearson``/``_spearman``) are within the batch; when
+prompts were sampled more than once (RLOO, GRPO) they compare samples of the same prompt only,
+reward and length centred on their prompt's mean (``gaming/within_prompt`` is 1 then): a pairwise
+judge's reward says only which sample of a prompt won, and answers to different questions differ
+in length for reasons of their own.
 
 During the baseline updates the baseline is the updates seen so far. A flag fires at an
 update when its condition has held for ``patience`` updates in a row and at least
@@ -62,6 +68,20 @@ def reward_length_correlation(reward, length, *, method: str = "pearson") -> flo
     return float(np.clip(np.corrcoef(r, x)[0, 1], -1.0, 1.0))
 
 
+def within_prompt(reward: np.ndarray, length: np.ndarray, prompts: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Reward and length centred on their prompt's mean, over prompts sampled more than once; None when
+    no prompt was (PPO's one rollout per prompt). A pairwise judge's reward only says which of a prompt's
+    samples won, so only a comparison inside each prompt can show whether the longer one is paid."""
+    keys = pd.Series(list(prompts))
+    sizes = keys.map(keys.value_counts())
+    keep = (sizes > 1).to_numpy()
+    if keep.sum() < 3:
+        return None
+    frame = pd.DataFrame({"p": keys[keep].to_numpy(), "r": reward[keep], "x": length[keep]})
+    centred = frame[["r", "x"]] - frame.groupby("p")[["r", "x"]].transform("mean")
+    return centred["r"].to_numpy(), centred["x"].to_numpy()
+
+
 @dataclass(frozen=True)
 class _Batch:
     step: int
@@ -96,6 +116,11 @@ class GamingMonitor:
         tokens = np.array([s["n_tokens"] for s in samples], dtype=np.float64)
         self.batches.append(_Batch.of(step, reward, tokens))
         m = self._metrics(reward, tokens)
+        within = within_prompt(reward, tokens, [s["prompt"] for s in samples])
+        if within is not None:  # RLOO/GRPO: compare samples of the same prompt, not answers to different questions
+            m["gaming/reward_length_pearson"] = reward_length_correlation(*within, method="pearson")
+            m["gaming/reward_length_spearman"] = reward_length_correlation(*within, method="spearman")
+        m["gaming/within_prompt"] = float(within is not None)
         for name, (holds, value, threshold, message) in self._checks(m).items():
             self._streaks[name] = self._streaks[name] + 1 if holds else 0
             fired = self._streaks[name] >= self.cfg.patience and len(self.batches) >= self.cfg.min_steps
@@ -170,6 +195,7 @@ class GamingMonitor:
         tol, gain, lc_gain = m["gaming/flat_tolerance"], m["gaming/reward_gain"], m["gaming/length_controlled_gain"]
         growth, share = m["gaming/length_gain_pct"], m["gaming/length_explained_share"]
         now = l0 * (1 + growth / 100) if math.isfinite(growth) else float("nan")
+        among = ", among samples of the same prompt" if m.get("gaming/within_prompt") else ""
         return {
             "length_without_quality": (
                 growth > cfg.length_growth_pct and gain > tol and lc_gain <= tol, growth, cfg.length_growth_pct,
@@ -179,8 +205,8 @@ class GamingMonitor:
                 "not for better answers."),
             "reward_length_correlation": (
                 rho > cfg.corr_threshold, rho, cfg.corr_threshold,
-                f"Within this update's batch, longer responses got higher rewards (Spearman {rho:.2f}; flag above "
-                f"{cfg.corr_threshold:g} for {cfg.patience} updates in a row): the reward model pays for length."),
+                f"Within this update's batch{among}, longer responses got higher rewards (Spearman {rho:.2f}; flag "
+                f"above {cfg.corr_threshold:g} for {cfg.patience} updates in a row): the reward pays for length."),
             "length_explains_gain": (
                 gain > tol and share > cfg.explained_share_threshold, share, cfg.explained_share_threshold,
                 f"Longer responses account for {share:.0%} of the reward gained since the start (flag above "

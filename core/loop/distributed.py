@@ -4,14 +4,17 @@ GPUs or machines, configured by TRL-style accelerate configs (``accelerate_confi
     accelerate launch --config_file accelerate_configs/two_cpu_processes.yaml -m core.loop.distributed rm \\
         --records preferences.jsonl --base MODEL_DIR --out RM_DIR [--config run.yaml] [--set epochs=3]
     accelerate launch --config_file accelerate_configs/multi_gpu.yaml -m core.loop.distributed ppo \\
-        --policy MODEL_DIR --reward RM_DIR --prompts prompts.jsonl --out POLICY_DIR [--config run.yaml]
+        --policy MODEL_DIR --reward RM_DIR --prompts prompts.jsonl --out POLICY_DIR [--config run.yaml] \\
+        [--algorithm rloo]
 
 Every process runs the same stage function (``core.loop.reward_model.train_reward_model``,
-``core.loop.ppo.run_ppo``): the Trainer gives each process its share of every batch and averages
+``core.loop.rl.run_rl``): the Trainer gives each process its share of every batch and averages
 the gradients (DDP, or DeepSpeed with its config); only the main process writes the model
 and ``metrics.json`` (the stage's metrics, the optimizer steps and ``world_size``) into the
 output folder. Hyperparameters come from the ``reward``/``ppo`` section of a run config (or
-the defaults), with ``--set key=value`` overrides. On a host without GPUs, processes started
+the defaults), with ``--set key=value`` overrides; the RL stage's optimiser and reward from its
+``rl`` section (``--algorithm`` overrides the optimiser; with ``rl.reward: judge`` the config's
+judge scores the samples and ``--reward`` may be omitted). On a host without GPUs, processes started
 by torchrun (``--multi_gpu`` or a MULTI_GPU config) run on the CPU over gloo; accelerate's
 ``--cpu`` flag would start a single process.
 """
@@ -57,13 +60,23 @@ def _run_rm(args) -> dict:
 
 
 def _run_ppo(args) -> dict:
-    from core.loop.ppo import run_ppo
+    from core.loop.rl import run_rl
 
     cfg = _stage_config(args.config, "ppo", args.set)
+    rl = _stage_config(args.config, "rl", [f"algorithm={args.algorithm}"] if args.algorithm else [])
+    judge = None
+    if rl.reward == "judge":
+        from core.config import load_config
+        from core.judges import make_judge
+
+        judge = make_judge(load_config(args.config).judge if args.config else "local")
+    elif not args.reward:
+        raise SystemExit("--reward is required unless the config's rl.reward is 'judge'")
     prompts = [row["prompt"] for row in _read_jsonl(args.prompts)]
     steps: dict = {}
-    run_ppo(args.policy, args.reward, prompts, cfg, args.out, callback_factory=lambda _: [_step_recorder(steps)])
-    return {"n_prompts": len(prompts), **steps}
+    run_rl(args.policy, prompts, cfg, rl, args.out, reward_path=args.reward, judge=judge,
+           callback_factory=lambda _: [_step_recorder(steps)])
+    return {"n_prompts": len(prompts), "algorithm": rl.algorithm, **steps}
 
 
 def _step_recorder(into: dict):
@@ -112,13 +125,14 @@ def _parser() -> argparse.ArgumentParser:
     rm = sub.add_parser("rm", help="train the reward model (stage 5)")
     rm.add_argument("--records", required=True, help="TRL conversational preference JSONL (stage 4's export)")
     rm.add_argument("--base", required=True, help="model directory the reward model starts from")
-    ppo = sub.add_parser("ppo", help="PPO against a reward model (stage 6)")
+    ppo = sub.add_parser("ppo", help="the RL stage (stage 6): PPO, RLOO or GRPO, as the config's rl section says")
     ppo.add_argument("--policy", required=True, help="policy model directory")
-    ppo.add_argument("--reward", required=True, help="reward model directory (stage 5's output)")
+    ppo.add_argument("--reward", help="reward model directory (stage 5's output); not needed with rl.reward 'judge'")
+    ppo.add_argument("--algorithm", choices=("ppo", "rloo", "grpo"), help="override the config's rl.algorithm")
     ppo.add_argument("--prompts", required=True, help="JSONL with a 'prompt' field per line")
     for stage in (rm, ppo):
         stage.add_argument("--out", required=True, help="output folder (written by the main process)")
-        stage.add_argument("--config", help="run config YAML whose reward/ppo section to use")
+        stage.add_argument("--config", help="run config YAML whose reward/ppo (and rl) section to use")
         stage.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                            help="override one field of the section, e.g. --set epochs=3")
     return parser

@@ -8,18 +8,13 @@ rollout, so the monitor can show whether the policy is being paid for length.
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import statistics
-import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from transformers import TrainerCallback
-
 from core.config import PPOStageConfig
 from core.loop.generation import chat_prompt
+from core.loop.rollouts import CheckpointCallback, repeat_to, resume_point
 
 
 class RolloutRecorder:
@@ -27,7 +22,8 @@ class RolloutRecorder:
 
     TRL scores a rollout by running the reward model's backbone and ``score`` head on
     (left-padded query + response); the hooks read the token ids and the score at the last
-    real token, and split off the query by matching it against the known prompts.
+    real token, and split off the query by matching it against the known prompts. The time from the
+    backbone's start to the score is the reward model's cost (``reward_cost/seconds``).
     """
 
     def __init__(self, reward_model, tokenizer, queries: Sequence[list[int]]):
@@ -35,15 +31,21 @@ class RolloutRecorder:
         self.queries = {tuple(q): i for i, q in enumerate(queries)}
         self.query_lengths = sorted({len(q) for q in queries}, reverse=True)
         self.samples: list[dict] = []
+        self.seconds, self._began = 0.0, 0.0
         self._pending = None
         backbone = getattr(reward_model, reward_model.base_model_prefix)
-        self._hooks = [backbone.register_forward_hook(self._on_backbone, with_kwargs=True),
+        self._hooks = [backbone.register_forward_pre_hook(self._on_start),
+                       backbone.register_forward_hook(self._on_backbone, with_kwargs=True),
                        reward_model.score.register_forward_hook(self._on_score)]
+
+    def _on_start(self, module, args):
+        self._began = time.perf_counter()
 
     def _on_backbone(self, module, args, kwargs, output):
         self._pending = (kwargs["input_ids"], kwargs["attention_mask"])
 
     def _on_score(self, module, args, output):
+        self.seconds += time.perf_counter() - self._began
         ids, mask = self._pending
         width = mask.shape[1]
         last = width - 1 - mask.long().flip(-1).argmax(-1)
@@ -59,73 +61,20 @@ class RolloutRecorder:
                 "n_chars": len(text),
             })
 
-    def drain(self) -> list[dict]:
+    def drain(self) -> tuple[list[dict], dict[str, float]]:
+        """The rollouts scored since the last call, and what scoring them cost."""
         samples, self.samples = self.samples, []
-        return samples
+        seconds, self.seconds = self.seconds, 0.0
+        return samples, {"reward_cost/seconds": seconds}
 
     def remove(self) -> None:
         for hook in self._hooks:
             hook.remove()
 
 
-def length_metrics(samples: Sequence[dict]) -> dict:
-    if not samples:
-        return {}
-    tokens = [s["n_tokens"] for s in samples]
-    chars = [s["n_chars"] for s in samples]
-    return {"response/mean_tokens": statistics.fmean(tokens), "response/median_tokens": statistics.median(tokens),
-            "response/mean_chars": statistics.fmean(chars), "response/median_chars": statistics.median(chars)}
-
-
-def latest_checkpoint(folder: str | Path | None) -> tuple[int, Path] | None:
-    """(update, folder) of the newest PPO checkpoint in ``folder``; ``step-N`` folders appear
-    only complete (written under a temporary name, then renamed)."""
-    if folder is None or not Path(folder).is_dir():
-        return None
-    found = [(int(p.name[5:]), p) for p in Path(folder).glob("step-*") if p.name[5:].isdigit()]
-    return max(found, default=None)
-
-
-class CheckpointCallback(TrainerCallback):
-    """Saves policy and value model every ``every`` updates, and continues the step count of a
-    resumed run: the trainer starts at 0, this sets it to ``start`` so metrics go on from there."""
-
-    def __init__(self, folder: str | Path | None, every: int, tokenizer, *, start: int = 0):
-        self.folder = Path(folder) if folder else None
-        self.every, self.tokenizer, self.start = every, tokenizer, start
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        state.global_step = self.start
-        state.max_steps += self.start
-
-    def on_step_end(self, args, state, control, model=None, **kwargs):
-        step = state.global_step
-        if (self.folder is None or self.every <= 0 or step % self.every or step >= state.max_steps
-                or not state.is_world_process_zero):
-            return
-        wrapper = getattr(model, "module", model)  # TRL's PolicyAndValueWrapper (DDP-wrapped under accelerate)
-        save_checkpoint(self.folder, step, wrapper.policy, wrapper.value_model, self.tokenizer)
-
-
-def save_checkpoint(folder: Path, step: int, policy, value_model, tokenizer) -> Path:
-    """Write ``folder/step-N`` (policy with tokenizer, value model, safetensors) atomically; drop older ones."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".step-{step}.", dir=folder))
-    policy.save_pretrained(tmp / "policy", safe_serialization=True)
-    tokenizer.save_pretrained(tmp / "policy")
-    value_model.save_pretrained(tmp / "value", safe_serialization=True)
-    (tmp / "checkpoint.json").write_text(json.dumps({"step": step}), encoding="utf-8")
-    final = folder / f"step-{step}"
-    shutil.rmtree(final, ignore_errors=True)
-    os.rename(tmp, final)
-    for old in folder.iterdir():
-        if old != final:
-            shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
 def run_ppo(policy_path: str | Path, reward_path: str | Path, prompts: Sequence[str], cfg: PPOStageConfig,
-            out_dir: str | Path, *, callback_factory=None, checkpoint_dir: str | Path | None = None) -> Path:
+            out_dir: str | Path, *, callback_factory=None, checkpoint_dir: str | Path | None = None,
+            report_to: Sequence[str] = ()) -> Path:
     """Fine-tune the policy with PPO; save it to ``out_dir`` and return that path.
 
     ``callback_factory(recorder)`` returns the TrainerCallbacks to attach; it gets the
@@ -142,17 +91,13 @@ def run_ppo(policy_path: str | Path, reward_path: str | Path, prompts: Sequence[
 
     from core.models import load_policy, load_scalar_model, load_tokenizer
 
-    resume = latest_checkpoint(checkpoint_dir) if cfg.checkpoint_every else None
-    start = min(resume[0], cfg.updates - 1) if resume else 0
+    start, resume = resume_point(checkpoint_dir, cfg.checkpoint_every, cfg.updates)
     tokenizer = load_tokenizer(policy_path)
-    policy = load_policy(resume[1] / "policy" if resume else policy_path)
+    policy = load_policy(resume / "policy" if resume else policy_path)
     ref_policy = load_policy(policy_path)  # the KL is always to the policy the round started from
     reward_model = load_scalar_model(reward_path, tokenizer.pad_token_id)
-    value_model = load_scalar_model(resume[1] / "value" if resume else reward_path, tokenizer.pad_token_id)
-    if not prompts:
-        raise ValueError("PPO needs at least one prompt")
-    # TRL drops ragged batches: repeat the prompts until they fill at least one rollout batch
-    prompts = [prompts[i % len(prompts)] for i in range(max(len(prompts), cfg.batch_size))]
+    value_model = load_scalar_model(resume / "value" if resume else reward_path, tokenizer.pad_token_id)
+    prompts = repeat_to(list(prompts), cfg.batch_size)  # TRL drops ragged batches
     queries = [tokenizer(chat_prompt(tokenizer, p), add_special_tokens=False)["input_ids"] for p in prompts]
     dataset = Dataset.from_dict({"input_ids": queries})
     args = PPOConfig(
@@ -162,7 +107,7 @@ def run_ppo(policy_path: str | Path, reward_path: str | Path, prompts: Sequence[
         local_rollout_forward_batch_size=cfg.batch_size, response_length=cfg.response_length, kl_coef=cfg.kl_coef,
         learning_rate=cfg.learning_rate, temperature=cfg.temperature, stop_token="eos",
         missing_eos_penalty=cfg.missing_eos_penalty or None, num_sample_generations=0, logging_steps=1,
-        save_strategy="no", report_to="none", seed=cfg.seed + start, disable_tqdm=True, bf16=False,
+        save_strategy="no", report_to=list(report_to) or "none", seed=cfg.seed + start, disable_tqdm=True, bf16=False,
     )
     recorder = RolloutRecorder(reward_model, tokenizer, queries)
     checkpoints = CheckpointCallback(checkpoint_dir, cfg.checkpoint_every, tokenizer, start=start)

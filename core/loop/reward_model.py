@@ -40,7 +40,7 @@ def checkpoint_step(checkpoint: Path | None) -> int:
 def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardConfig, out_dir: str | Path, *,
                        callbacks: Sequence = (), human_records: Sequence[dict] = (),
                        checkpoint_dir: str | Path | None = None,
-                       eval_sets: Mapping[str, Sequence[dict]] | None = None) -> dict:
+                       eval_sets: Mapping[str, Sequence[dict]] | None = None, report_to: Sequence[str] = ()) -> dict:
     """Train on ``records`` (TRL conversational preference rows); save to ``out_dir``.
 
     With ``checkpoint_dir``, a checkpoint is saved there every ``cfg.checkpoint_every`` steps
@@ -49,7 +49,7 @@ def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardC
     be given again. Returns metrics: ``train_accuracy``, ``heldout_accuracy`` (vs the judge),
     ``human_accuracy`` (vs human labels, when given), ``<name>_accuracy`` for each of
     ``eval_sets`` (more records to score, by name), pair counts, ``resumed_from_step``, and
-    ``path``.
+    ``path``. ``report_to``: trackers transformers also sends the logs to (``RunConfig.report_to``).
     """
     from datasets import Dataset
     from transformers import PrinterCallback
@@ -71,7 +71,7 @@ def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardC
         output_dir=str(checkpoint_dir if saving else out_dir), num_train_epochs=cfg.epochs,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size, max_length=cfg.max_length,
         logging_steps=1, save_strategy="steps" if saving else "no", save_steps=max(1, cfg.checkpoint_every),
-        save_total_limit=1, report_to="none", seed=cfg.seed, disable_tqdm=True, center_rewards_coefficient=0.01,
+        save_total_limit=1, report_to=list(report_to) or "none", seed=cfg.seed, disable_tqdm=True, center_rewards_coefficient=0.01,
         bf16=False,
     )
     trainer = RewardTrainer(model=model, args=args, processing_class=tokenizer,
@@ -106,7 +106,7 @@ def score_conversations(model, tokenizer, conversations: Sequence[list[dict]], b
     for start in range(0, len(texts), batch_size):
         enc = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.no_grad():
-            out.append(model(**enc).logits[:, 0].float().numpy())
+            out.append(model(**enc.to(model.device)).logits[:, 0].float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
 

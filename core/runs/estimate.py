@@ -29,8 +29,11 @@ def stage_work(cfg: RunConfig) -> dict[str, float]:
             "PPO": cfg.ppo.updates * cfg.ppo.batch_size * cfg.ppo.response_length}
 
 
-def models_key(cfg: RunConfig) -> tuple[str, str, str, str]:
-    return cfg.policy_model, cfg.judge.backend, cfg.judge.model, cfg.judge.method
+def models_key(cfg: RunConfig) -> tuple:
+    """What a stage's speed depends on beyond its amount of work: the models, and the RL optimiser and
+    reward (an RLOO update costs less than a PPO one; a judge reward more than a reward model's)."""
+    return (cfg.policy_model, cfg.judge.backend, cfg.judge.model, cfg.judge.method, cfg.rl.algorithm, cfg.rl.reward,
+            cfg.rl.lora_r)
 
 
 def stage_seconds(store: Store, run_id: str) -> pd.DataFrame | None:
@@ -80,7 +83,8 @@ def estimate_run(store: Store, cfg: RunConfig) -> Estimate:
     prices this config at its own per-stage rates; the estimate is their median, per stage, and
     their range says how much the runs disagreed. ``seconds`` is None (``text`` says why) without one."""
     priced = [_priced(timings, past, cfg) for past, timings in _matching_timings(store, cfg)]
-    who = f"policy '{cfg.policy_model}' and {cfg.judge.backend} judge '{cfg.judge.model}' ({cfg.judge.method})"
+    who = (f"policy '{cfg.policy_model}', {cfg.judge.backend} judge '{cfg.judge.model}' ({cfg.judge.method}) and "
+           f"RL '{cfg.rl.algorithm}' against the {cfg.rl.reward.replace('_', ' ')}")
     if not priced:
         return Estimate(None, {}, 0, f"No estimate yet: no run with {who} has finished in this store.")
     frame = pd.DataFrame(priced)

@@ -1,5 +1,5 @@
 """Sequences the stages for one run: prompts -> responses -> judgments -> preferences ->
-reward model -> PPO, for each round, writing every stage's output to the run store.
+reward model -> RL (``core/runs/rl_stage.py``), for each round, writing every stage's output to the run store.
 
 Every stage first looks in the store for what it already produced, so ``resume_run`` on a
 run that died continues from the last committed chunk or finished stage.
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core.config import HUMAN_PAIRS_SOURCE, RunConfig, config_from_dict, is_store_source
 from core.runs.progress import Reporter
+from core.runs.rl_stage import rl_for_round, tensorboard_mirrors
 from core.schema import Prompt, ResponsePair
 from core.store import RunStatus, Store
 
@@ -45,12 +46,31 @@ def check_inputs(cfg: RunConfig) -> None:
         from core.data.pairs_file import read_pairs_jsonl
 
         read_pairs_jsonl(cfg.human_pairs)
+    check_trackers(cfg)
     if cfg.gate.enabled and cfg.gate.source != HUMAN_PAIRS_SOURCE and not is_store_source(cfg.gate.source):
         from core.data.pairs_file import read_pairs_jsonl
 
         if not Path(cfg.gate.source).is_file():
             raise ValueError(f"gate.source file not found: {cfg.gate.source}")
         read_pairs_jsonl(cfg.gate.source)
+
+
+def check_trackers(cfg: RunConfig) -> None:
+    """Every tracker in ``report_to`` is installed (TensorBoard through tensorboardX, the others as
+    transformers finds them); otherwise a ValueError naming the field, before the run is recorded."""
+    import importlib.util
+
+    if not cfg.trackers:
+        return
+    from transformers.integrations import get_available_reporting_integrations
+
+    available = set(get_available_reporting_integrations())
+    if importlib.util.find_spec("tensorboardX") is not None:
+        available.add("tensorboard")
+    missing = [t for t in cfg.trackers if t not in available]
+    if missing:
+        raise ValueError(f"report_to: tracker {missing[0]!r} is not installed here "
+                         f"(installed: {', '.join(sorted(available)) or 'none'})")
 
 
 def run_dir(store: Store, run_id: str) -> Path:
@@ -83,9 +103,11 @@ def run_round(store: Store, run_id: str, cfg: RunConfig, round_: int, reporter: 
     pairs = pairs_for_round(store, run_id, cfg, round_, prompts, policy, reporter)
     judge_round(store, run_id, cfg, pairs, reporter)
     gate_round(store, run_id, cfg, round_)
-    reward_path = reward_for_round(store, run_id, cfg, round_, policy, reporter)
+    # d-RLAIF (rl.reward: judge) scores the policy's samples with the judge: no reward model to train
+    reward_path = reward_for_round(store, run_id, cfg, round_, policy, reporter) if cfg.rl.reward != "judge" else None
     reward_arms_for_round(store, run_id, cfg, round_, policy, reporter)
-    ppo_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, reporter)
+    rl_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, reporter,
+                 run_dir(store, run_id) / f"round{round_}")
 
 
 def policy_for_round(store: Store, run_id: str, cfg: RunConfig, round_: int) -> Path:
@@ -238,9 +260,11 @@ def reward_for_round(store, run_id, cfg, round_, policy, reporter) -> Path:
     human = _human_records(cfg)
     steps = max(1, int(-(-len(records) * (1 - cfg.reward.eval_fraction) // cfg.reward.batch_size) * cfg.reward.epochs))
     with reporter.stage("reward_model", steps) as progress:
-        callback = StoreCallback(store, run_id, round_, "reward", progress=lambda s, t: progress.set(s, t))
+        callback = StoreCallback(store, run_id, round_, "reward", progress=lambda s, t: progress.set(s, t),
+                                 mirrors=tensorboard_mirrors(cfg, out, "reward_model"))
         metrics = train_reward_model(policy, records, cfg.reward, out / "reward_model", callbacks=[callback],
-                                     human_records=human, checkpoint_dir=checkpoints)
+                                     human_records=human, checkpoint_dir=checkpoints,
+                                     report_to=[t for t in cfg.trackers if t != "tensorboard"])
     path = metrics.pop("path")
     store.add_metrics(run_id, round_, "reward_eval", 0, metrics)
     if cfg.monitor.probe_reward_model:
@@ -260,84 +284,6 @@ def probe_reward_model(store, run_id, cfg, round_, path, records) -> None:
     metrics = attack_metrics(result, "rm_probe")
     metrics["rm_probe/heldout"] = float(bool(held_out))  # 0: nothing was held out, the training pairs were probed
     store.add_metrics(run_id, round_, "reward_probe", 0, metrics)
-
-
-def ppo_for_round(store, run_id, cfg, round_, policy, reward_path, prompts, reporter) -> Path:
-    """PPO for the round, resuming from its last checkpoint when a killed run left one."""
-    from core.gaming.monitor import GamingMonitor, append_flags_jsonl, write_flags_jsonl
-    from core.loop.callbacks import StoreCallback
-    from core.loop.ppo import latest_checkpoint, length_metrics, run_ppo
-
-    done = store.get_artifact(run_id, round_, "policy")
-    if done:
-        return Path(done)
-    out = run_dir(store, run_id) / f"round{round_}" / "policy"
-    checkpoints = out.parent / "ppo_checkpoints"
-    resumed = latest_checkpoint(checkpoints) if cfg.ppo.checkpoint_every else None
-    if resumed:
-        store.add_metrics(run_id, round_, "resume", resumed[0], {"ppo_from_step": resumed[0]})
-    # the monitor picks up the updates before the checkpoint from the stored rollouts; flags of
-    # updates after it are dropped, as those updates run again
-    past = store.ppo_samples_frame(run_id)
-    past = past[(past["round"] == round_) & (past["step"] <= (resumed[0] if resumed else 0))]
-    monitor = GamingMonitor.from_samples(cfg.monitor, past)
-    flags_path = out.parent / "gaming_flags.jsonl"
-    write_flags_jsonl(flags_path, monitor.flags)
-    store.set_artifact(run_id, round_, "gaming_flags", flags_path)
-    overopt = overoptimisation_check(store, run_id, cfg, round_, policy)
-
-    def callbacks(recorder):
-        def extra(step: int) -> dict:
-            samples = recorder.drain()
-            store.add_ppo_samples(run_id, round_, step, samples)
-            metrics = length_metrics(samples)
-            if cfg.monitor.enabled:
-                metrics.update(monitor.update(step, samples))
-                append_flags_jsonl(flags_path, monitor.flags_at(step))
-            return metrics
-
-        store_cb = StoreCallback(store, run_id, round_, "ppo", extra=extra, progress=lambda s, t: progress.set(s, t))
-        return [store_cb] + ([overopt] if overopt else [])
-
-    try:
-        with reporter.stage("ppo", cfg.ppo.updates) as progress:
-            run_ppo(policy, reward_path, [p.text for p in prompts], cfg.ppo, out, callback_factory=callbacks,
-                    checkpoint_dir=checkpoints)
-    finally:
-        if overopt:
-            overopt.judge.close()
-    store.set_artifact(run_id, round_, "policy", out)
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    return out
-
-
-def overoptimisation_check(store, run_id, cfg, round_, reference):
-    """The callback that judges policy against reference-policy samples on held-out prompts
-    during PPO, or None when it is off or every prompt was used for training. Its pairs go to
-    dataset 'ppo-eval/<run_id>' (no run_id, so they never train a reward model), ready for
-    human spot-checks."""
-    if not cfg.monitor.eval_every:
-        return None
-    from core.data.prompts_file import load_prompts
-    from core.gaming.callback import OverOptimisationCallback
-    from core.gaming.overopt import heldout_prompts
-    from core.judges import make_judge
-
-    used = store.prompts_frame(run_id)["text"].tolist()
-    held_out = heldout_prompts([p.text for p in load_prompts(cfg.prompts.path)], used, cfg.monitor.n_eval_prompts,
-                               seed=cfg.monitor.eval_seed + round_)
-    if not held_out:
-        return None
-
-    def on_result(step, metrics, pairs, judgments):
-        store.add_pairs(pairs, dataset=f"ppo-eval/{run_id}")
-        store.add_judgments(judgments)
-        store.add_metrics(run_id, round_, "ppo", step, metrics)
-
-    return OverOptimisationCallback(make_judge(cfg.judge, store=store), held_out, every=cfg.monitor.eval_every,
-                                    max_new_tokens=cfg.ppo.response_length, temperature=cfg.ppo.temperature,
-                                    seed=cfg.monitor.eval_seed, id_prefix=f"{run_id}/ppo-eval/r{round_}",
-                                    round_=round_, reference=reference, on_result=on_result)
 
 
 def _human_records(cfg: RunConfig) -> list[dict]:

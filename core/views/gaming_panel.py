@@ -19,7 +19,7 @@ from core.config import MonitorConfig, config_from_dict
 from core.gaming.monitor import flags_frames, read_flags_jsonl
 from core.gaming.overopt import human_win_rate, overoptimisation_frame
 from core.store import Store
-from core.views.training_monitor import window_change
+from core.views.training_monitor import JUDGE_REWARD_NOTE, rl_setup, window_change
 from core.wording import interval
 
 STEP_COLUMNS = {  # metric key -> column of the per-update frame
@@ -70,8 +70,10 @@ def gaming_panel(store: Store, run_id: str) -> GamingPanel:
     flags = read_flags(store, run_id)
     audited = store.pairs_frame(dataset=f"ppo-eval/{run_id}")
     over = overopt_frame(ppo, audited, store.human_labels_frame(pair_ids=audited["pair_id"].tolist()))
-    return GamingPanel(cfg, steps, flags_table(flags), flagged_samples(flags), over,
-                       gaming_reading(steps, over, cfg), flags_warning(flags))
+    reading = gaming_reading(steps, over, cfg)
+    if reading and rl_setup(store.get_run(run_id)["config"])[1] == "judge":
+        reading = f"{JUDGE_REWARD_NOTE} {reading}"
+    return GamingPanel(cfg, steps, flags_table(flags), flagged_samples(flags), over, reading, flags_warning(flags))
 
 
 def monitor_config(store: Store, run_id: str) -> MonitorConfig:

@@ -57,6 +57,15 @@ def _fig(fig) -> str:
     return f"<div class='wide'>{fig.to_html(full_html=False, include_plotlyjs=False, default_width='100%')}</div>"
 
 
+def _trained_how(config: dict) -> str:
+    """How the run's policy was trained, in one sentence."""
+    from core.views.training_monitor import rl_method, rl_setup
+
+    if rl_setup(config)[1] == "judge":
+        return f"The policy was trained with {rl_method(config)}: no reward model; the judge's verdicts were the reward."
+    return f"The reward model is trained on the judge's labels; the policy is trained with {rl_method(config)}."
+
+
 def _table(frame) -> str:
     return f"<div class='wide'>{frame.to_html(index=False, na_rep='–', escape=True)}</div>"
 
@@ -147,15 +156,16 @@ def run_section(store, run_id: str) -> str:
         return ""
     parts = [f"<h2>Training run {e(run['name'])} ({e(run['status'])})</h2>",
              f"<p class='sub'>Run {e(run_id)}, started {e(time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(run['created_at'])))}. "
-             "The reward model is trained on the judge's labels; PPO optimises the policy against it.</p>"]
+             f"{e(_trained_how(run['config']))}</p>"]
     if not rm.empty:
         parts.append("<h3>Reward model, on held-out pairs</h3>" + _table(rm.round(3)) +
                      "<p class='sub'>Accuracy against the judge's labels and, where the run had human labels, against "
                      "people's. A reward model that agrees with the judge but not with people learned the judge.</p>")
     panel = gaming_panel(store, run_id)
-    sentences = [s for s in (monitor.length_reading(ppo), panel.warning, panel.reading) if s]
+    reward = monitor.rl_setup(run["config"])[1]
+    sentences = [s for s in (monitor.length_reading(ppo, reward=reward), panel.warning, panel.reading) if s]
     if sentences:
-        parts.append("<h3>What PPO did</h3><ul>" + "".join(f"<li>{e(s)}</li>" for s in sentences) + "</ul>")
+        parts.append(f"<h3>What {e(monitor.ALGORITHM_NAMES.get(monitor.rl_setup(run['config'])[0], 'RL'))} did</h3><ul>" + "".join(f"<li>{e(s)}</li>" for s in sentences) + "</ul>")
     if not panel.flags.empty:
         parts.append(_table(panel.flags))
     if not panel.steps.empty:

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.config import JUDGE_BACKENDS, JUDGE_METHODS, ConfigError, RunConfig, config_from_dict, load_config
+from core.config import (JUDGE_BACKENDS, JUDGE_METHODS, RL_ALGORITHMS, RL_REWARDS, ConfigError, RunConfig,
+                         config_from_dict, load_config)
 from core.data.sample_workspace import SAMPLE_DIR
 
 PRESETS_ENV = "RLAIF_AUDIT_PRESETS"
 USER_PRESETS = Path("~/.config/rlaif-audit/presets")
-CHOICES = {"judge.backend": JUDGE_BACKENDS, "judge.method": JUDGE_METHODS}
+CHOICES = {"judge.backend": JUDGE_BACKENDS, "judge.method": JUDGE_METHODS, "rl.algorithm": RL_ALGORITHMS,
+           "rl.reward": RL_REWARDS}
 # The fields shown above the "Advanced" section, with the labels people (and the browser test) know them by.
 MAIN_LABELS = {
     "name": "Run name",
@@ -32,11 +34,14 @@ MAIN_LABELS = {
     "prompts.n": "Prompts per round",
     "generation.responses_per_prompt": "Responses per prompt",
     "reward.epochs": "RM epochs",
-    "ppo.updates": "PPO updates",
+    "rl.algorithm": "RL optimiser (ppo, rloo, grpo)",
+    "rl.reward": "RL reward (reward model, or the judge directly)",
+    "ppo.updates": "RL updates",
     "ppo.kl_coef": "KL coefficient",
 }
 SECTION_TITLES = {"": "Run", "prompts": "Prompts", "generation": "Generation", "judge": "Judge",
-                  "reward": "Reward model", "ppo": "PPO", "monitor": "Verbosity-gaming monitor"}
+                  "reward": "Reward model", "ppo": "RL steps (section ppo:, every optimiser)", "rl": "RL optimiser and reward",
+                  "monitor": "Verbosity-gaming monitor"}
 
 
 @dataclass(frozen=True)

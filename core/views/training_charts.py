@@ -17,7 +17,7 @@ SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "
 
 
 METRIC_TITLES = {
-    "objective/scores": "reward-model score", "objective/rlhf_reward": "score − KL penalty",
+    "objective/scores": "reward (RM score, or judge P(win))", "objective/rlhf_reward": "reward − KL penalty",
     "objective/kl": "KL to the reference (nats per response)",
     "objective/entropy": "entropy (nats per response)",
     "response/mean_tokens": "mean length (tokens)", "response/mean_chars": "mean length (characters)",
@@ -56,7 +56,7 @@ def group_colours(runs: dict[str, "pd.DataFrame"]) -> dict[str, str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(curve_groups(runs).values())}
 
 
-def training_figure(runs, keys: list[str], title: str, *, x_title: str = "PPO update",
+def training_figure(runs, keys: list[str], title: str, *, x_title: str = "RL update",
                     smoothing: float = 0.0) -> go.Figure:
     """One subplot per metric key, one curve per run/round group in one colour across subplots, with a
     legend. ``runs``: a metrics frame (round, step, key, value) or ``{run label: frame}`` to overlay.
@@ -91,7 +91,7 @@ def training_figure(runs, keys: list[str], title: str, *, x_title: str = "PPO up
 
 
 def reward_kl_figure(runs) -> go.Figure:
-    """Proxy reward against KL to the reference, one point per PPO update coloured by the update
+    """Proxy reward against KL to the reference, one point per RL update coloured by the update
     (a cloud, not a line drawn in update order); one marker symbol per run/round group."""
     runs = runs if isinstance(runs, dict) else {"run": runs}
     fig = go.Figure()
@@ -106,8 +106,8 @@ def reward_kl_figure(runs) -> go.Figure:
                                     line=dict(width=1, color="#333")),
                         customdata=wide.index, hovertemplate=f"{group}<br>update %{{customdata}}<br>KL %{{x:.4g}}"
                         "<br>score %{y:.4g}<extra></extra>")
-    fig.update_layout(title="Proxy reward against KL to the reference (colour: PPO update)",
-                      xaxis_title="KL to the reference (TRL's estimate)", yaxis_title="reward-model score",
-                      coloraxis=dict(colorscale="Viridis", colorbar=dict(title="PPO update")),
+    fig.update_layout(title="Proxy reward against KL to the reference (colour: RL update)",
+                      xaxis_title="KL to the reference (TRL's estimate)", yaxis_title="reward (RM score, or judge P(win))",
+                      coloraxis=dict(colorscale="Viridis", colorbar=dict(title="RL update")),
                       legend=dict(orientation="h", y=-0.25), **{**_LAYOUT, "height": 360})
     return fig

@@ -25,6 +25,9 @@ def is_live(store: Store, run_id: str) -> bool:
     return not RunStatus(store.get_run(run_id)["status"]).is_finished()
 
 
+JUDGE_REWARD_NOTE = ("The reward is the judge's P(win) against the other sample of the same prompt: the two "
+                     "rewards of a prompt add up to 1, so the mean reward is 0.5 by construction and cannot show a "
+                     "gain. Read the length change and the reward-length correlation below instead.")
 NOISE_SE = 2.0  # a change between windows is claimed only beyond this many standard errors
 
 
@@ -90,22 +93,65 @@ def no_curves_reason(store: Store, run_id: str) -> str | None:
 
 def status_line(store: Store, run_id: str) -> str:
     run = store.get_run(run_id)
-    return f"Status: {run['status']} · stage: {run['stage']} · {run['message']}"
+    return f"Status: {run['status']} · stage: {run['stage']} · {run['message']} · {rl_method(run['config'])}"
 
 
-def length_reading(ppo: pd.DataFrame) -> str | None:
-    """Sentences on how response length and reward moved during PPO (None before two updates)."""
-    reading = read_length(ppo)
+ALGORITHM_NAMES = {"ppo": "PPO", "rloo": "RLOO", "grpo": "GRPO"}
+
+
+def rl_setup(config: dict) -> tuple[str, str]:
+    """(algorithm, reward) a stored run config trains with; runs stored before ``rl:`` existed were PPO
+    against a reward model."""
+    rl = config.get("rl") or {}
+    return rl.get("algorithm", "ppo"), rl.get("reward", "reward_model")
+
+
+def rl_method(config: dict) -> str:
+    """'RLOO against the reward model', 'GRPO against the judge (d-RLAIF)', with LoRA when used."""
+    algorithm, reward = rl_setup(config)
+    lora = (config.get("rl") or {}).get("lora_r", 0)
+    against = "the judge as a direct reward (d-RLAIF)" if reward == "judge" else "the reward model"
+    return f"{ALGORITHM_NAMES.get(algorithm, algorithm)} against {against}" + (f", LoRA rank {lora}" if lora else "")
+
+
+def reward_cost_reading(ppo: pd.DataFrame, config: dict) -> str | None:
+    """What scoring the rollouts cost per update (``reward_cost/...``), in words; None before any update."""
+    seconds = ppo.loc[ppo["key"] == "reward_cost/seconds", "value"]
+    if seconds.empty:
+        return None
+    _, reward = rl_setup(config)
+    text = f"Scoring the rollouts took {seconds.mean():.2g} s per update on average over {len(seconds)} updates"
+    if reward != "judge":
+        return text + " (reward model forward passes)."
+    mean = {k: ppo.loc[ppo["key"] == f"reward_cost/{k}", "value"].mean()
+            for k in ("judge_pairs", "tokens_in", "tokens_out", "money", "unscorable_share")}
+    text += (f" (the judge read {mean['judge_pairs']:.0f} pairs per update in both orders, "
+             f"{mean['tokens_in']:.0f} tokens in and {mean['tokens_out']:.0f} out")
+    if mean["money"] > 0:
+        text += f", {mean['money']:.4g} in money at the judge's prices"
+    text += ")."
+    if mean["unscorable_share"] > 0:
+        text += (f" {mean['unscorable_share']:.0%} of pairs got no readable verdict; those samples carried no "
+                 "reward and did not move the policy.")
+    return text
+
+
+def length_reading(ppo: pd.DataFrame, *, reward: str = "reward_model") -> str | None:
+    """Sentences on how response length and reward moved during RL (None before two updates)."""
+    reading = read_length(ppo, reward=reward)
     return None if reading is None else reading.text
 
 
-def read_length(ppo: pd.DataFrame) -> Reading | None:
+def read_length(ppo: pd.DataFrame, *, reward: str = "reward_model") -> Reading | None:
     """How response length and reward moved during PPO, as a Reading (None before two updates).
 
     The first and last quarter of the updates are compared (``window_change``); a change is
     named only beyond two standard errors, otherwise the reading says "no change beyond noise".
-    It is a warning when answers grew beyond noise (by more than a fifth) while the reward rose.
+    It is a warning when answers grew beyond noise (by more than a fifth) while the reward rose. With the
+    judge as the reward (``reward='judge'``) the two samples of a prompt share one point between them, so
+    the mean reward is 0.5 by construction: the reading says so instead of reading it as flat.
     """
+    reward_kind = reward
     tokens = ppo[ppo["key"] == "response/mean_tokens"].sort_values(["round", "step"])["value"]
     scores = ppo[ppo["key"] == "objective/scores"].sort_values(["round", "step"])["value"]
     if len(tokens) < 2 or len(scores) < 2:
@@ -113,9 +159,14 @@ def read_length(ppo: pd.DataFrame) -> Reading | None:
     length, reward = window_change(tokens), window_change(scores)
     if length is None or reward is None:
         n = min(len(tokens), len(scores))
-        return Reading(f"Only {n} PPO updates so far (mean length {tokens.iloc[0]:.0f}, then {tokens.iloc[-1]:.0f} "
-                       f"tokens; reward model score {scores.iloc[0]:.2f}, then {scores.iloc[-1]:.2f}): too few to tell "
+        return Reading(f"Only {n} RL updates so far (mean length {tokens.iloc[0]:.0f}, then {tokens.iloc[-1]:.0f} "
+                       f"tokens; mean reward {scores.iloc[0]:.2f}, then {scores.iloc[-1]:.2f}): too few to tell "
                        "a change from noise.")
+    if reward_kind == "judge":
+        longer = length["beyond_noise"] and length["difference"] > 0.2 * abs(length["first"])
+        text = f"{_length_words(length)} {JUDGE_REWARD_NOTE}"
+        return Reading(text + (" The policy is getting longer under the judge's reward: check whether it is also "
+                               "getting better." if longer else ""), warning=bool(longer))
     text = f"{_length_words(length)} {_reward_words(reward)}"
     longer = length["beyond_noise"] and length["difference"] > 0.2 * abs(length["first"])
     growing = bool(longer and reward["beyond_noise"] and reward["difference"] > 0)
@@ -125,7 +176,7 @@ def read_length(ppo: pd.DataFrame) -> Reading | None:
 
 
 def _length_words(c: dict) -> str:
-    head = (f"Mean response length: {c['first']:.0f} tokens over the first {c['window']} of {c['n']} PPO updates, "
+    head = (f"Mean response length: {c['first']:.0f} tokens over the first {c['window']} of {c['n']} RL updates, "
             f"{c['last']:.0f} over the last {c['window']}")
     if not c["beyond_noise"]:
         return (f"{head}: no change beyond noise ({c['difference']:+.0f} tokens, within 2 standard errors, "
@@ -163,8 +214,11 @@ MAX_COMPARED = 4  # runs overlaid on one chart: more than four colours per subpl
 
 
 def run_label(run: dict) -> str:
-    """A short legend name: the run's name and the last characters of its id (names repeat)."""
-    return f"{run['name']} [{run['run_id'][-6:]}]"
+    """A short legend name: the run's name, the last characters of its id (names repeat), and its
+    optimiser and reward, so overlaid runs of different algorithms say which is which."""
+    algorithm, reward = rl_setup(run.get("config") or {})
+    how = ALGORITHM_NAMES.get(algorithm, algorithm) + (" + judge" if reward == "judge" else "")
+    return f"{run['name']} [{run['run_id'][-6:]}] {how}"
 
 
 def compare_metrics(store: Store, run_ids: list[str], stage: str) -> dict[str, pd.DataFrame]:

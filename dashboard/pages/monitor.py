@@ -1,4 +1,4 @@
-"""Training monitor: reward, KL, entropy and length during PPO; RM loss and accuracy; verbosity gaming
+"""Training monitor: reward, KL, entropy and length during RL (PPO, RLOO or GRPO; reward model or judge); RM loss and accuracy; verbosity gaming
 and over-optimisation (flags, flagged samples, proxy reward vs audited win rate); up to four runs
 overlaid. Live."""
 import streamlit as st
@@ -42,13 +42,14 @@ shown = [run_id, *others]
 def curves():
     st.caption(monitor.status_line(store, run_id))
     ppo = monitor.compare_metrics(store, shown, "ppo")
-    reading = monitor.read_length(next(iter(ppo.values())))
+    focus = next(iter(ppo.values()))
+    reading = monitor.read_length(focus, reward=monitor.rl_setup(store.get_run(run_id)["config"])[1])
     if reading and reading.warning:
         st.warning(reading.text)
     elif reading:  # not a one-line `a if c else b`: Streamlit's magic would st.write its value onto the page
         st.info(reading.text)
-    if any(not m.empty for m in ppo.values()):  # no empty charts for runs that never reached PPO (said above)
-        ppo_charts(ppo)
+    if any(not m.empty for m in ppo.values()):  # no empty charts for runs that never reached RL (said above)
+        ppo_charts(ppo, focus)
     st.plotly_chart(charts.training_figure(monitor.compare_metrics(store, shown, "reward"), monitor.RM_KEYS,
                                            "Reward model training", x_title="reward-model training step",
                                            smoothing=smoothing), key="rm")
@@ -59,12 +60,14 @@ def curves():
     gaming_panel()
 
 
-def ppo_charts(ppo):
-    for keys, title, key in ((monitor.PPO_REWARD_KEYS, "PPO reward", "ppo_reward"),
+def ppo_charts(ppo, focus):
+    for keys, title, key in ((monitor.PPO_REWARD_KEYS, "RL reward", "ppo_reward"),
                              (monitor.PPO_KL_KEYS, "KL to the reference, entropy", "ppo_kl")):
         st.plotly_chart(charts.training_figure(ppo, keys, title, smoothing=smoothing), key=key)
     if note := monitor.kl_note(ppo):
         st.caption(note)
+    if cost := monitor.reward_cost_reading(focus, store.get_run(run_id)["config"]):
+        st.caption(cost)
     st.plotly_chart(charts.reward_kl_figure(ppo), key="ppo_reward_kl")
     st.plotly_chart(charts.training_figure(ppo, monitor.PPO_LENGTH_KEYS, "Response length", smoothing=smoothing),
                     key="ppo_len")
