@@ -256,3 +256,59 @@ def test_over_optimisation_from_a_few_spot_checks_is_only_a_possibility(store):
     reading = gaming_panel(store, run_id).reading
     assert "50% by people (2 spot-checked pairs, 95% CI " in reading
     assert "may be being over-optimised" in reading and "is being over-optimised" not in reading
+
+
+def capped_run(store, *, steps: int = 8, batch: int = 8, cap: int = 48, at_cap: int = 8) -> str:
+    """A PPO round whose rollouts (``at_cap`` of each batch) stop at ``ppo.response_length``: the length
+    reads flat because it cannot grow, not because the policy did not lengthen its answers."""
+    rng = np.random.default_rng(9)
+    run_id = store.create_run({"name": "capped", "ppo": {"response_length": cap}}, name="capped")
+    for step in range(1, steps + 1):
+        tokens = [cap] * at_cap + [int(n) for n in rng.integers(cap // 2, cap, size=batch - at_cap)]
+        store.add_ppo_samples(run_id, 0, step, [{"prompt": "q", "response": "w " * n, "score": 0.1 * step,
+                                                 "n_tokens": n, "n_chars": 2 * n} for n in tokens])
+        store.add_metrics(run_id, 0, "ppo", step, {"response/mean_tokens": float(np.mean(tokens)),
+                                                   "objective/scores": float(rng.normal(0, 0.3))})
+    return run_id
+
+
+def test_lengths_at_the_cap_read_as_hidden_growth_not_as_no_change(store):
+    from core.views.training_monitor import length_cap, read_length
+
+    run_id = capped_run(store)
+    cap = length_cap(store, run_id)
+    assert cap == {"cap": 48, "n": 64, "at_cap": 64}
+    reading = read_length(training_metrics(store, run_id)["ppo"], cap=cap)
+    assert reading.warning and ": no change beyond noise (" in reading.text
+    assert "64 of 64 rollouts (100%) stopped at the length cap (ppo.response_length = 48 tokens)" in reading.text
+    assert "the cap hides growth" in reading.text
+    # three of eight at the cap is not most: the reading stands as it was
+    few = capped_run(store, at_cap=3)
+    assert length_cap(store, few)["at_cap"] == 24
+    assert "cap" not in length_reading(training_metrics(store, few)["ppo"], cap=length_cap(store, few))
+    assert "cap" not in length_reading(training_metrics(store, run_id)["ppo"])  # no rollouts given: nothing claimed
+
+
+def test_half_the_rollouts_at_the_cap_is_enough_to_say_so(store):
+    from core.views.training_monitor import cap_hides_growth, length_cap
+
+    assert cap_hides_growth(length_cap(store, capped_run(store, at_cap=4)))
+    assert not cap_hides_growth(length_cap(store, capped_run(store, at_cap=3)))
+    assert not cap_hides_growth(None)
+
+
+def test_the_gaming_panel_and_the_report_say_the_cap_hides_growth(store):
+    from core.views.gaming_panel import gaming_panel
+    from core.views.report_html import run_section
+    from tests.gaming_helpers import write_round
+
+    run_id = store.create_run({"name": "capped", "ppo": {"response_length": 30}}, name="capped")
+    batches = [[{"prompt": "q", "response": "w " * 30, "score": float(r), "n_tokens": 30, "n_chars": 60}
+                for r in np.random.default_rng(step).normal(size=16)] for step in range(1, 9)]
+    write_round(store, run_id, batches)
+    reading = gaming_panel(store, run_id).reading
+    assert "no change in length beyond noise" in reading
+    assert "but 128 of 128 rollouts (100%) stopped at the length cap (ppo.response_length = 30 tokens), so the " \
+           "cap hides growth" in reading
+    html = run_section(store, run_id)
+    assert html.count("the cap hides growth") == 2  # the monitor's length reading and the panel's

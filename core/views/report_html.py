@@ -151,7 +151,8 @@ def run_section(store, run_id: str) -> str:
                      "<p class='sub'>Accuracy against the judge's labels and, where the run had human labels, against "
                      "people's. A reward model that agrees with the judge but not with people learned the judge.</p>")
     panel = gaming_panel(store, run_id)
-    sentences = [s for s in (monitor.length_reading(ppo), panel.warning, panel.reading) if s]
+    length = monitor.length_reading(ppo, cap=monitor.length_cap(store, run_id))
+    sentences = [s for s in (length, panel.warning, panel.reading) if s]
     if sentences:
         parts.append("<h3>What PPO did</h3><ul>" + "".join(f"<li>{e(s)}</li>" for s in sentences) + "</ul>")
     if not panel.flags.empty:

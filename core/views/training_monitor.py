@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.config import PPOStageConfig
 from core.store import RunStatus, Store
 
 PPO_REWARD_KEYS = ["objective/scores", "objective/rlhf_reward"]
@@ -64,18 +65,47 @@ def status_line(store: Store, run_id: str) -> str:
     return f"Status: {run['status']} · stage: {run['stage']} · {run['message']}"
 
 
-def length_reading(ppo: pd.DataFrame) -> str | None:
+CAP_SHARE = 0.5  # at least this share of rollouts at ppo.response_length: the cap hides any growth
+
+
+def length_cap(store: Store, run_id: str, *, round_: int | None = None) -> dict | None:
+    """How many of the run's PPO rollouts (of ``round_`` only, when given) stopped at the
+    ``ppo.response_length`` cap: ``{"cap", "n", "at_cap"}``; None before any rollout."""
+    samples = store.ppo_samples_frame(run_id)
+    if round_ is not None:
+        samples = samples[samples["round"] == round_]
+    if samples.empty:
+        return None
+    cap = int((store.get_run(run_id)["config"].get("ppo") or {}).get("response_length",
+                                                                     PPOStageConfig().response_length))
+    return {"cap": cap, "n": int(len(samples)), "at_cap": int((samples["n_tokens"] >= cap).sum())}
+
+
+def cap_hides_growth(cap: dict | None) -> bool:
+    """True when most rollouts (``CAP_SHARE`` or more) reached the length cap, where growth cannot show."""
+    return bool(cap) and cap["n"] > 0 and cap["at_cap"] >= CAP_SHARE * cap["n"]
+
+
+def cap_words(cap: dict) -> str:
+    """'60 of 64 rollouts (94%) stopped at the length cap (ppo.response_length = 48 tokens)'."""
+    return (f"{cap['at_cap']} of {cap['n']} rollouts ({cap['at_cap'] / cap['n']:.0%}) stopped at the length cap "
+            f"(ppo.response_length = {cap['cap']} tokens)")
+
+
+def length_reading(ppo: pd.DataFrame, *, cap: dict | None = None) -> str | None:
     """Sentences on how response length and reward moved during PPO (None before two updates)."""
-    reading = read_length(ppo)
+    reading = read_length(ppo, cap=cap)
     return None if reading is None else reading.text
 
 
-def read_length(ppo: pd.DataFrame) -> Reading | None:
+def read_length(ppo: pd.DataFrame, *, cap: dict | None = None) -> Reading | None:
     """How response length and reward moved during PPO, as a Reading (None before two updates).
 
     The first and last quarter of the updates are compared (``window_change``); a change is
     named only beyond two standard errors, otherwise the reading says "no change beyond noise".
-    It is a warning when answers grew beyond noise (by more than a fifth) while the reward rose.
+    It is a warning when answers grew beyond noise (by more than a fifth) while the reward rose,
+    and when most rollouts sit at the length cap (``cap``, from ``length_cap``): there a length
+    that cannot grow reads as "no change", which says nothing about what the policy would do.
     """
     tokens = ppo[ppo["key"] == "response/mean_tokens"].sort_values(["round", "step"])["value"]
     scores = ppo[ppo["key"] == "objective/scores"].sort_values(["round", "step"])["value"]
@@ -92,7 +122,12 @@ def read_length(ppo: pd.DataFrame) -> Reading | None:
     growing = bool(longer and reward["beyond_noise"] and reward["difference"] > 0)
     if growing:
         text += " The policy is getting longer as the reward rises: check whether it is also getting better."
-    return Reading(text, warning=growing)
+    capped = cap_hides_growth(cap)
+    if capped:
+        text += (f" But {cap_words(cap)}: the cap hides growth, since answers cannot get longer than it, so the "
+                 "length reading cannot show whether the policy is being paid for length. Raise "
+                 "ppo.response_length to see it.")
+    return Reading(text, warning=growing or capped)
 
 
 def _length_words(c: dict) -> str:

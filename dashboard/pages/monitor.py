@@ -34,7 +34,7 @@ shown = [run_id, *others]
 def curves():
     st.caption(monitor.status_line(store, run_id))
     ppo = monitor.compare_metrics(store, shown, "ppo")
-    reading = monitor.read_length(next(iter(ppo.values())))
+    reading = monitor.read_length(next(iter(ppo.values())), cap=monitor.length_cap(store, run_id))
     if reading and reading.warning:
         st.warning(reading.text)
     elif reading:  # not a one-line `a if c else b`: Streamlit's magic would st.write its value onto the page
