@@ -312,3 +312,25 @@ def test_the_gaming_panel_and_the_report_say_the_cap_hides_growth(store):
            "cap hides growth" in reading
     html = run_section(store, run_id)
     assert html.count("the cap hides growth") == 2  # the monitor's length reading and the panel's
+
+
+def test_reward_model_table_gives_wilson_cis_and_whole_counts(store):
+    """Held-out n of 2 and 4: the accuracies alone (0.5, 0.75) hide that almost any value fits."""
+    from core.audit.bootstrap import wilson_interval
+    from core.views.training_monitor import rm_summary
+
+    run_id = store.create_run({"name": "rm"}, name="rm")
+    store.add_metrics(run_id, 0, "reward_eval", 0, {"n_train": 51, "n_heldout": 2, "n_human": 4, "train_accuracy": 0.9,
+                                                    "heldout_accuracy": 0.5, "human_accuracy": 0.75,
+                                                    "resumed_from_step": 0, "path": "rm"})
+    table = rm_summary(store, run_id)
+    row = table.iloc[0]
+    assert [str(row[c]) for c in ("Training pairs", "Held-out pairs", "Human-labelled pairs")] == ["51", "2", "4"]
+    low, high = wilson_interval(1, 2)
+    assert row["95% CI (against the judge)"] == f"{low:.3f}–{high:.3f}" and high - low > 0.8
+    low, high = wilson_interval(3, 4)
+    assert row["95% CI (against people)"] == f"{low:.3f}–{high:.3f}"
+    columns = list(table.columns)
+    assert columns.index("95% CI (against people)") == columns.index("Accuracy against people's labels") + 1
+    html = table.to_html(index=False)
+    assert "51.0" not in html and "2.0<" not in html

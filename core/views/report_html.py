@@ -147,7 +147,7 @@ def run_section(store, run_id: str) -> str:
              f"<p class='sub'>Run {e(run_id)}, started {e(time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(run['created_at'])))}. "
              "The reward model is trained on the judge's labels; PPO optimises the policy against it.</p>"]
     if not rm.empty:
-        parts.append("<h3>Reward model, on held-out pairs</h3>" + _table(rm.round(3)) +
+        parts.append("<h3>Reward model, on held-out pairs</h3>" + _table(rm) +
                      "<p class='sub'>Accuracy against the judge's labels and, where the run had human labels, against "
                      "people's. A reward model that agrees with the judge but not with people learned the judge.</p>")
     panel = gaming_panel(store, run_id)

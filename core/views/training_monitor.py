@@ -6,8 +6,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.audit.bootstrap import wilson_interval
 from core.config import PPOStageConfig
 from core.store import RunStatus, Store
+from core.wording import interval
 
 PPO_REWARD_KEYS = ["objective/scores", "objective/rlhf_reward"]
 PPO_KL_KEYS = ["objective/kl", "objective/entropy"]
@@ -149,20 +151,39 @@ def _reward_words(c: dict) -> str:
 
 
 def rm_summary(store: Store, run_id: str) -> pd.DataFrame:
-    """Held-out accuracy of each round's reward model: against the judge and against humans."""
+    """Held-out accuracy of each round's reward model against the judge and against people, each
+    beside its pair count and Wilson 95% CI (at 2 or 4 held-out pairs the interval is most of
+    [0, 1], and the table says so); counts as whole numbers."""
     ev = store.metrics_frame(run_id, stage="reward_eval")
     if ev.empty:
         return ev
     wide = ev.pivot_table(index="round", columns="key", values="value").reset_index().rename_axis(columns=None)
-    wide = wide.rename(columns={k: v for k, v in _RM_COLUMNS.items() if k in wide.columns})
-    wide.columns = [c if c[:1].isupper() else c.replace("_", " ").capitalize() for c in wide.columns]
-    return wide.round(3)
+    for accuracy, n, ci in (("heldout_accuracy", "n_heldout", "ci_judge"), ("human_accuracy", "n_human", "ci_human")):
+        if accuracy in wide and n in wide:
+            wide[ci] = [_accuracy_ci(a, k) for a, k in zip(wide[accuracy], wide[n])]
+    order = [c for c in _RM_COLUMNS if c in wide] + [c for c in wide if c not in _RM_COLUMNS]
+    wide = wide[order]
+    for column in wide:
+        if column == "round" or column.startswith(("n_", "resumed_")):
+            wide[column] = wide[column].round().astype("Int64")
+        elif pd.api.types.is_float_dtype(wide[column]):
+            wide[column] = wide[column].round(3)
+    wide.columns = [_RM_COLUMNS.get(c, c.replace("_", " ").capitalize()) for c in wide.columns]
+    return wide
 
 
-_RM_COLUMNS = {"round": "Round", "train_accuracy": "Accuracy on its training pairs (judge's labels)",
-               "heldout_accuracy": "Held-out accuracy against the judge",
-               "human_accuracy": "Accuracy against people's labels", "n_train": "Training pairs",
-               "n_heldout": "Held-out pairs", "n_human": "Human-labelled pairs"}
+def _accuracy_ci(accuracy: float, n: float) -> str:
+    """'0.424–0.873' (Wilson 95%; a pair whose two rewards tie counts half), '–' without pairs."""
+    if not n or n != n or accuracy != accuracy:
+        return "–"
+    return interval(*wilson_interval(accuracy * n, n), spec=".3f", label="")
+
+
+_RM_COLUMNS = {"round": "Round", "n_train": "Training pairs",
+               "train_accuracy": "Accuracy on its training pairs (judge's labels)",
+               "n_heldout": "Held-out pairs", "heldout_accuracy": "Held-out accuracy against the judge",
+               "ci_judge": "95% CI (against the judge)", "n_human": "Human-labelled pairs",
+               "human_accuracy": "Accuracy against people's labels", "ci_human": "95% CI (against people)"}
 
 
 MAX_COMPARED = 4  # runs overlaid on one chart: more than four colours per subplot stop being readable
