@@ -12,7 +12,7 @@ from core.judges.base import Judge
 from core.schema import Judgment, OrderReading, Preference, ResponsePair
 from core.store import Store
 from core.views.costs import cost_sentence, source_costs
-from core.views.findings import findings
+from core.views.findings import at_chance, findings
 from core.views.report_html import build_report_html
 from core.views.text_report import format_report
 from core.views.training_monitor import length_reading, training_metrics
@@ -45,6 +45,11 @@ def verbose() -> ScriptedJudge:
     return ScriptedJudge("verbose", lambda i, a_first, lf, ls: 0.85 if lf > ls else 0.15)
 
 
+def terse() -> ScriptedJudge:
+    """Follows length inverted, confidently: 85% for whichever answer is shorter."""
+    return ScriptedJudge("terse", lambda i, a_first, lf, ls: 0.15 if lf > ls else 0.85)
+
+
 def flippy() -> ScriptedJudge:
     """Random sides; keeps its side when the order is swapped on 55% of pairs, else keeps the slot."""
     side_a = np.random.default_rng(7).random(N_PAIRS) < 0.5
@@ -69,7 +74,7 @@ def labelled_source(store, *, humans: str, seed: int = 0) -> str:
     picks_longer = rng.random(N_PAIRS) < (0.5 if humans == "independent" else 0.7)
     for pair, a_longer, longer in zip(pairs, longer_a, picks_longer):
         store.set_human_label(pair.pair_id, "ann", "A" if a_longer == longer else "B")
-    for judge in (coin(0), coin(1), verbose(), flippy(), make_judge("random")):
+    for judge in (coin(0), coin(1), verbose(), terse(), flippy(), make_judge("random")):
         store.add_judgments(judge_pairs(judge, pairs))
     return f"dataset:{humans}"
 
@@ -145,8 +150,29 @@ def test_a_judge_always_near_50_percent_is_calibrated_but_uninformative(independ
 @pytest.mark.parametrize("judge", ["random", "verbose"])
 def test_a_confident_judge_at_chance_has_confidence_that_carries_no_information(independent, judge):
     sentence = said(independent, judge, "Calibration")
-    assert "no better than chance: its confidence carries no usable information" in sentence
+    assert "no better than chance (κ's 95% interval includes 0): its confidence carries no usable information" \
+        in sentence
     assert "face value" not in sentence and "calibrated but" not in sentence
+
+
+def test_a_judge_worse_than_chance_is_called_inverted_not_uninformative(partly):
+    """Where people prefer the longer answer 70% of the time, a judge for the shorter one has κ wholly below
+    0: its confidence carries information, pointing the wrong way."""
+    report = partly["terse"]
+    assert report["agreement_detail"]["cohen_kappa_ci95"][1] < 0
+    agreement = said(partly, "terse", "Agreement with humans")
+    assert "worse than chance" in agreement and "no better than chance" not in agreement
+    sentence = said(partly, "terse", "Calibration")
+    assert "worse than chance (κ's 95% interval is wholly below 0). Its verdicts are informative but inverted" \
+        in sentence
+    assert "no usable information" not in sentence and "no better than chance" not in sentence
+    html = build_report_html(partly, source="dataset:partly", focus="terse")
+    assert "<b>Worse than chance.</b>" in html and "<b>No better than chance.</b>" not in html
+    assert "<- worse than chance" in format_report(report)
+    # a judge at chance that beats it is told the gap is not skill, and which of the two is inverted
+    assert "coin0" not in [j for j in partly if not at_chance(partly[j])]
+    versus = said(partly, "coin0", "Against the 'terse' judge")
+    assert "beats it" in versus and "neither is better than chance ('terse' worse than chance: inverted)" in versus
 
 
 def test_a_useful_judge_gets_the_plain_calibration_sentence(partly):

@@ -40,10 +40,18 @@ def _interval(r: dict, key: str) -> tuple[float, float] | None:
 
 def at_chance(report: dict) -> bool:
     """True when Cohen's κ's 95% interval reaches 0 or below: the judge agrees with people no more
-    often than a judge guessing with the same label frequencies would."""
+    often than a judge guessing with the same label frequencies would. It includes the judge that
+    is worse than chance (``worse_than_chance``): callers that word the reading ask that first."""
     ci = _interval(report, "cohen_kappa")
     kappa = report.get("cohen_kappa")
     return ci[0] <= 0 if ci is not None else _nan(kappa) or kappa <= 0
+
+
+def worse_than_chance(report: dict) -> bool:
+    """True when Cohen's κ's whole 95% interval is below 0: the judge disagrees with people more than
+    guessing would. Its verdicts carry information, inverted (its B is people's A more often than not)."""
+    ci = _interval(report, "cohen_kappa")
+    return ci is not None and ci[1] < 0
 
 
 def _agreement_sentence(r: dict) -> str:
@@ -131,7 +139,10 @@ def _baseline_sentence(r: dict, name: str, base: dict, kind: str) -> str:
     if mine is not None and theirs is not None and mine[0] > theirs[1]:
         verb = "beats it (the two 95% CIs do not overlap)"
         if at_chance(r) and at_chance(base):
-            verb += ", though by Cohen's κ neither is better than chance, so the gap is not skill"
+            inverted = [who for who, rep in (("this judge", r), (f"'{name}'", base)) if worse_than_chance(rep)]
+            verb += (", though by Cohen's κ neither is better than chance"
+                     + (f" ({' and '.join(inverted)} worse than chance: inverted)" if inverted else "")
+                     + ", so the gap is not skill")
     elif mine is not None and theirs is not None and mine[1] < theirs[0]:
         verb = "is worse than it (the two 95% CIs do not overlap)"
     else:
@@ -147,14 +158,20 @@ def _calibration_sentence(r: dict) -> str:
     reasons = []
     if decisive is not None and not _nan(decisive) and decisive < UNINFORMATIVE_SHARE:
         reasons.append(f"its confidence left 45–55% on only {decisive:.0%} of pairs")
-    if at_chance(r):
-        reasons.append("its verdicts are no better than chance")
+    inverted = worse_than_chance(r)
+    if inverted:
+        reasons.append("its verdicts are worse than chance (κ's 95% interval is wholly below 0)")
+    elif at_chance(r):
+        reasons.append("its verdicts are no better than chance (κ's 95% interval includes 0)")
     if not reasons:
         sure = "" if decisive is None or _nan(decisive) else (
             f"; it was more than 55% sure either way on {decisive:.0%} of pairs")
         return (f"Calibration: its stated confidence is off by {ece:.0%} on average (ECE){sure}. 0% would mean "
                 "that when it says it is 80% sure, it agrees with people 80% of the time.")
     why = " and ".join(reasons)
+    if inverted:
+        return (f"Calibration: its stated confidence is off by {ece:.0%} on average (ECE), and {why}. Its verdicts "
+                "are informative but inverted: its confidence points the wrong way, not nowhere.")
     if ece <= CALIBRATED_ECE:
         return (f"Calibration: ECE {ece:.0%}: calibrated but uninformative, as {why}. A low ECE here only "
                 "says it knows it is guessing, not that its confidence sorts good verdicts from bad.")

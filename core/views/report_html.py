@@ -13,7 +13,7 @@ from core.human_labels.with_verdicts import disagreements
 from core.views import audit_charts as charts
 from core.views.agreement import summary_table
 from core.views.costs import cost_sentence, cost_table
-from core.views.findings import at_chance, findings
+from core.views.findings import at_chance, findings, worse_than_chance
 
 __all__ = ["build_report_html", "disagreements", "latest_run_with_metrics", "plotly_js", "run_section"]
 
@@ -100,7 +100,11 @@ def _warnings(report: dict) -> str:
         warn = ("<p class='warn'><b>Verbosity risk.</b> This judge prefers longer answers more than people do, "
                 "beyond the margin of error. A reward model trained on its labels is likely to reward length, "
                 "and PPO against that reward model is then likely to lengthen answers.</p>")
-    if at_chance(report):
+    if worse_than_chance(report):
+        warn += ("<p class='warn'><b>Worse than chance.</b> The whole 95% interval of this judge's Cohen's κ is "
+                 "below 0: on these pairs it disagrees with people more often than guessing would. Its verdicts "
+                 "carry information, inverted: do not train on them as they are.</p>")
+    elif at_chance(report):
         warn += ("<p class='warn'><b>No better than chance.</b> The 95% interval of this judge's Cohen's κ includes "
                  "0: on these pairs it agrees with people no more often than guessing would.</p>")
     return warn
