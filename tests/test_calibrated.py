@@ -250,3 +250,41 @@ def test_agreement_page_shows_the_calibrated_judge_as_one_more_row(tmp_path, mon
     summary = next(d.value for d in at.dataframe if "Agreement" in d.value.columns)
     assert set(summary["Judge"]) == {"calibrated-team-cv", "longest", "random", "shortest"}
     assert any(m.value.startswith("- Agreement with humans") for m in at.markdown)
+
+
+def other_source(store, n: int = 40) -> str:
+    """Pairs the calibrated judge was not fitted on, where people always prefer the shorter answer."""
+    rng = np.random.default_rng(11)
+    pairs = [ResponsePair(f"other/{i}", f"other question {i}", "a" * int(la), "b" * int(lb))
+             for i, (la, lb) in enumerate(rng.integers(20, 400, size=(n, 2)))]
+    store.add_pairs(pairs, dataset="other")
+    for p in pairs:
+        store.set_human_label(p.pair_id, "ann", "A" if len(p.response_a) < len(p.response_b) else "B")
+    return "dataset:other"
+
+
+def test_a_calibrated_judge_audited_on_another_source_says_what_it_was_fitted_on(store, tmp_path):
+    from core.human_labels.calibrated_cv import record_out_of_fold
+    from core.human_labels.with_verdicts import source_audit
+    from core.judges.identity import judge_identity
+    from core.views.findings import source_findings
+
+    synthetic_store(store, n=80, humans="length")
+    raw = raw_judges(store, [SOURCE], ["longest", "random"])
+    data = read_training_set(store, [SOURCE], [j.name for j in raw])
+    path = save_model(fit_calibrated(data, raw), tmp_path / "cal.json")
+    other = other_source(store)
+    judge = make_judge(JudgeConfig(backend="calibrated", calibration=str(path)))
+    for source in (other, SOURCE):
+        label_pairs(store, judge, source_pairs(store, source))
+    said = source_findings(store, source_audit(store, other, n_boot=200), judge.name, other)
+    assert said[-1].startswith("'calibrated-cal' was fitted on people's labels of dataset:synthetic, not on "
+                               "dataset:other: its cross-validated agreement holds for dataset:synthetic only.")
+    said = source_findings(store, source_audit(store, SOURCE, n_boot=200), judge.name, SOURCE)
+    assert "these pairs among them: its agreement here is in-sample" in said[-1] and "'calibrated-cal-cv'" in said[-1]
+    # its out-of-fold row and any other judge get no such sentence
+    identity = judge_identity(JudgeConfig(backend="calibrated", calibration=str(path)))
+    cv = record_out_of_fold(store, evaluate(data, raw, name=identity.key), identity=identity)
+    reports = source_audit(store, SOURCE, n_boot=200)
+    for name in (cv, "longest"):
+        assert not any("was fitted on" in s for s in source_findings(store, reports, name, SOURCE))

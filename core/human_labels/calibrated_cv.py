@@ -122,7 +122,7 @@ def record_out_of_fold(store, report: dict, *, identity=None, suffix: str = "-cv
     store.add_judgments([Judgment(r.pair_id, name, side_of(float(r.p_a)), float(r.p_a), float(r.p_a), float(r.p_a),
                                   True, raw_ab="out of fold", raw_ba="out of fold") for r in oof.itertuples()])
     if identity is not None:  # what the row stands for, for the Agreement page's table of judges
-        definition = {**identity.definition, "out_of_fold": {"folds": report["folds"], "of": identity.key}}
+        definition = {**json.loads(identity.to_json()), "out_of_fold": {"folds": report["folds"], "of": identity.key}}
         store.save_judge_definition(name, f"{identity.name}{suffix}", identity.digest,
                                     json.dumps(definition, sort_keys=True, ensure_ascii=False))
     store.warm_audit_snapshots(sorted(set(oof["source"])))

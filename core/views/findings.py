@@ -5,9 +5,12 @@ the HTML report show the same sentences.
 """
 from __future__ import annotations
 
+import json
+
 from core.audit.calibration import CALIBRATED_ECE, UNINFORMATIVE_SHARE  # the bars a finding must clear
 from core.audit.yardstick import LENGTH_YARDSTICKS
 from core.judges.baselines import YARDSTICKS
+from core.judges.identity import readable
 from core.wording import interval, number, pct
 from core.wording import missing as _nan
 
@@ -187,3 +190,37 @@ def _kappa_words(k: float) -> str:
         if k <= limit:
             return words
     return "almost perfect"
+
+
+def stored_fitted_on(store, judge: str) -> tuple[str, ...]:
+    """The sources a calibrated judge was fitted on, from its stored definition (``fitted_on``, written
+    by ``core/judges/identity.py``); empty for any other judge, and for its out-of-fold ('-cv') row,
+    whose verdicts exist only on the pairs it was fitted on."""
+    rows = store.judge_definitions([judge])
+    if rows.empty:
+        return ()
+    definition = json.loads(rows["definition"].iloc[0])
+    return () if "out_of_fold" in definition else tuple(definition.get("fitted_on") or ())
+
+
+def fitted_on_sentence(judge: str, fitted_on, source: str) -> str:
+    """What a calibrated judge was fitted on, and what its cross-validated figure covers, for an audit
+    of its verdicts on ``source``; empty when ``fitted_on`` is (not a calibrated judge)."""
+    if not fitted_on:
+        return ""
+    name, where = readable(judge), ", ".join(fitted_on)
+    if source in fitted_on:
+        return (f"'{name}' was fitted on people's labels of {where}, these pairs among them: its agreement here is "
+                f"in-sample and flatters it. Its cross-validated row ('{name}-cv', stored by `calibrate`) is the "
+                "figure to quote.")
+    return (f"'{name}' was fitted on people's labels of {where}, not on {source}: its cross-validated agreement "
+            f"holds for {where} only. Here it is applied to a source it was not fitted on, where people may prefer "
+            "other things (longer answers where they preferred shorter ones, say), so this audit, not the "
+            "cross-validated figure, is its measure here.")
+
+
+def source_findings(store, reports: dict[str, dict], focus: str, source: str) -> list[str]:
+    """``findings`` of judge ``focus`` on ``source``, and for a calibrated judge what it was fitted on
+    (``fitted_on_sentence``): the Agreement and Report pages show these."""
+    note = fitted_on_sentence(focus, stored_fitted_on(store, focus), source)
+    return findings(reports[focus], baselines=reports) + ([note] if note else [])

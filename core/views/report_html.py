@@ -62,9 +62,11 @@ def _table(frame) -> str:
 
 
 def build_report_html(reports: dict[str, dict], *, source: str, focus: str, examples: list[dict] = (),
-                      costs: dict[str, dict] | None = None, run_html: str = "") -> str:
+                      costs: dict[str, dict] | None = None, run_html: str = "", said: list[str] | None = None) -> str:
     """The report for judge ``focus`` (others shown beside it as yardsticks).
 
+    ``said``: the findings as the page showed them (``findings.source_findings``); by default
+    ``findings`` of the focus judge.
     ``costs`` (``core.audit.cost.source_costs``) adds what the labels cost beside human labels;
     ``run_html`` (``run_section``) what a training run's reward model and PPO showed.
     """
@@ -72,7 +74,8 @@ def build_report_html(reports: dict[str, dict], *, source: str, focus: str, exam
         raise ValueError(f"no audit for judge {focus!r}; audited: {sorted(reports)}")
     e = html.escape
     report = reports[focus]
-    items = "".join(f"<li>{e(s)}</li>" for s in findings(report, baselines=reports))
+    said = findings(report, baselines=reports) if said is None else said
+    items = "".join(f"<li>{e(s)}</li>" for s in said)
     table = _table(summary_table(reports).round(3))
     figs = [charts.agreement_figure(reports), charts.p_longer_figure(reports), charts.position_figure(reports),
             charts.length_bucket_figure(reports), charts.calibration_figure(reports), charts.confusion_figure(report)]

@@ -14,7 +14,7 @@ from core.views.agreement import (
     summary_table,
 )
 from core.views.costs import cost_sentence, cost_table
-from core.views.findings import findings
+from core.views.findings import source_findings
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
 
@@ -38,7 +38,7 @@ with st.expander("The human labels: who gave them, how they agree, how they beco
         st.dataframe(pd.DataFrame([team["consensus"]]).rename(index={0: "pairs"}), hide_index=True)
 shown = display_names(list(reports))
 focus = st.selectbox("Judge to read about", focus_order(reports), key="audit_focus", format_func=shown.get)
-for sentence in findings(reports[focus], baselines=reports):
+for sentence in source_findings(state.get_store(), reports, focus, source):
     st.markdown(f"- {sentence}")
 estimate = active_estimate(state.get_store(), source, focus)
 if estimate:

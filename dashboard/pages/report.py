@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.views.agreement import focus_order
-from core.views.findings import findings
+from core.views.findings import source_findings
 from core.views.report_html import build_report_html, disagreements, latest_run_with_metrics, run_section
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
@@ -10,7 +10,8 @@ from dashboard.cost_inputs import price_inputs
 st.title("Report for stakeholders")
 source, reports = state.source_reports()
 focus = st.selectbox("Judge", focus_order(reports), key="report_focus")
-st.markdown("\n".join(f"- {s}" for s in findings(reports[focus], baselines=reports)))
+said = source_findings(state.get_store(), reports, focus, source)
+st.markdown("\n".join(f"- {s}" for s in said))
 with st.expander("Prices for the cost section"):
     prices = price_inputs("cost_report_")
 latest = latest_run_with_metrics(state.get_store())
@@ -21,7 +22,7 @@ report_key = (source, focus, state.get_store().source_version(source), tuple(sor
               latest if include_run else None, state.get_store().data_version())
 if st.button("Build HTML report", key="build_report", type="primary"):
     with st.spinner("Building the report…"):
-        html = build_report_html(reports, source=source, focus=focus,
+        html = build_report_html(reports, source=source, focus=focus, said=said,
                                  examples=disagreements(state.get_store(), source, focus),
                                  costs=state.source_costs(source, prices),
                                  run_html=run_section(state.get_store(), latest) if include_run else "")
