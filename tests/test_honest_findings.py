@@ -74,7 +74,7 @@ def labelled_source(store, *, humans: str, seed: int = 0) -> str:
     picks_longer = rng.random(N_PAIRS) < (0.5 if humans == "independent" else 0.7)
     for pair, a_longer, longer in zip(pairs, longer_a, picks_longer):
         store.set_human_label(pair.pair_id, "ann", "A" if a_longer == longer else "B")
-    for judge in (coin(0), coin(1), verbose(), terse(), flippy(), make_judge("random")):
+    for judge in (coin(0), coin(1), verbose(), terse(), flippy(), make_judge("random"), make_judge("longest")):
         store.add_judgments(judge_pairs(judge, pairs))
     return f"dataset:{humans}"
 
@@ -126,6 +126,27 @@ def test_a_length_judge_on_length_blind_labels_is_chance_and_the_longer_answer(i
 def test_a_chance_judge_does_not_beat_the_longer_answer_where_people_follow_length(partly):
     rule = said(partly, "coin0", "Against the 'longest' yardstick")
     assert "so it is worse than picking the longer answer." in rule
+
+
+def test_a_length_yardstick_is_not_compared_with_itself(partly):
+    report = partly["longest"]
+    assert list(report["length_yardsticks"]) == ["shortest"]
+    said_ = findings(report, baselines=partly)
+    assert not any("'longest'" in s for s in said_), said_
+    assert sum(s.startswith("Against the 'shortest' yardstick") for s in said_) == 1
+    assert "vs longest rule" not in format_report(report) and "vs shortest rule" in format_report(report)
+    # every other judge is still measured against both rules
+    assert list(partly["verbose"]["length_yardsticks"]) == ["longest", "shortest"]
+
+
+def test_findings_name_judges_as_every_page_does(partly):
+    """A judge key's hash is dropped unless two keys share a readable name."""
+    renamed = {("smollm2-135m-letters@e318d926" if k == "verbose" else k): v for k, v in partly.items()}
+    said_ = " ".join(findings(renamed["coin0"], baselines=renamed))
+    assert "'smollm2-135m-letters'" in said_ and "e318d926" not in said_
+    twice = {**renamed, "smollm2-135m-letters@0000aaaa": renamed["coin1"]}
+    said_ = " ".join(findings(twice["coin0"], baselines=twice))
+    assert "'smollm2-135m-letters (e318d926)'" in said_ and "'smollm2-135m-letters (0000aaaa)'" in said_
 
 
 def test_two_chance_judges_are_not_said_to_beat_one_another(independent):

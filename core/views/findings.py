@@ -10,7 +10,7 @@ import json
 from core.audit.calibration import CALIBRATED_ECE, UNINFORMATIVE_SHARE  # the bars a finding must clear
 from core.audit.yardstick import LENGTH_YARDSTICKS
 from core.judges.baselines import YARDSTICKS
-from core.judges.identity import readable
+from core.judges.identity import display_names, readable
 from core.wording import interval, number, pct
 from core.wording import missing as _nan
 
@@ -25,10 +25,12 @@ def findings(report: dict, *, baselines: dict[str, dict] | None = None) -> list[
     """
     out = [_agreement_sentence(report), _position_sentence(report), _verbosity_sentence(report)]
     yardsticks = report.get("length_yardsticks") or {}
-    out += [_length_yardstick_sentence(name, y) for name, y in yardsticks.items()]
+    out += [_length_yardstick_sentence(name, y) for name, y in yardsticks.items() if name != report.get("judge")]
+    shown = display_names(list(dict.fromkeys([*(baselines or {}), *([report["judge"]] if report.get("judge") else [])])))
     for name, base in (baselines or {}).items():
         if name != report.get("judge") and name not in yardsticks and base.get("agreement") is not None:
-            out.append(_baseline_sentence(report, name, base, "yardstick" if name in YARDSTICKS else "judge"))
+            kind = "yardstick" if name in YARDSTICKS else "judge"
+            out.append(_baseline_sentence(report, shown[name], base, kind))
     out.append(_calibration_sentence(report))
     return [s for s in out if s]
 

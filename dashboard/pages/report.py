@@ -1,7 +1,7 @@
 """Report: one self-contained HTML file with the findings in plain language."""
 import streamlit as st
 
-from core.views.agreement import focus_order
+from core.views.agreement import display_names, focus_order
 from core.views.findings import source_findings
 from core.views.report_html import build_report_html, disagreements, latest_run_with_metrics, run_section
 from dashboard import state
@@ -9,7 +9,7 @@ from dashboard.cost_inputs import price_inputs
 
 st.title("Report for stakeholders")
 source, reports = state.source_reports()
-focus = st.selectbox("Judge", focus_order(reports), key="report_focus")
+focus = st.selectbox("Judge", focus_order(reports), key="report_focus", format_func=display_names(list(reports)).get)
 said = source_findings(state.get_store(), reports, focus, source)
 st.markdown("\n".join(f"- {s}" for s in said))
 with st.expander("Prices for the cost section"):
@@ -25,10 +25,11 @@ if st.button("Build HTML report", key="build_report", type="primary"):
         html = build_report_html(reports, source=source, focus=focus, said=said,
                                  examples=disagreements(state.get_store(), source, focus),
                                  costs=state.source_costs(source, prices),
+                                 team=state.team_labels(source, state.get_store().source_version(source)),
                                  run_html=run_section(state.get_store(), latest) if include_run else "")
         st.session_state[state.REPORT] = {"key": report_key, "html": html.encode("utf-8")}
 built = st.session_state.get(state.REPORT)
 if built and built["key"] == report_key:  # stays after a download and any rerun, until the inputs change
-    st.download_button("Download report.html", built["html"], file_name=f"judge-audit-{focus}.html",
+    st.download_button("Download report.html", built["html"], file_name=f"judge-audit-{display_names([focus])[focus]}.html",
                        mime="text/html", key="dl_report", on_click="ignore")
     st.caption(f"{len(built['html']) / 1e6:.1f} MB, self-contained: opens offline.")
