@@ -42,8 +42,25 @@ def test_cost_table_sentence_and_charts_show_the_readable_judge_name(store):
     store.add_judgments([Judgment(i, key, Preference.A, 0.9, 0.9, 0.9, True, tokens_in=50, tokens_out=1, seconds=1.0)
                          for i in store.audit_rows("dataset:sample")["pair_id"]])
     costs = source_costs(store, "dataset:sample", price_per_1k_input_tokens=1.0, price_per_1k_output_tokens=1.0)
-    assert "openai-gpt" in set(cost_table(costs)["judge"]) and key not in set(cost_table(costs)["judge"])
+    assert "openai-gpt" in set(cost_table(costs)["Judge"]) and key not in set(cost_table(costs)["Judge"])
     assert cost_sentence(key, costs[key]).startswith("1,000 labels from openai-gpt took")
     assert "openai-gpt" in list(charts.cost_figure(costs).data[0].x)
     report = source_audit(store, "dataset:sample", n_boot=20)[key]
     assert charts.confusion_figure(report).layout.title.text == "Confusion: openai-gpt vs humans"
+
+
+def test_every_agreement_chart_has_axis_titles(store):
+    from core.views import audit_charts as charts
+    from core.views.costs import source_costs
+
+    ensure_sample_workspace(store)
+    reports = source_audit(store, "dataset:sample", n_boot=20)
+    figures = [charts.agreement_figure(reports), charts.confusion_figure(reports["longest"]),
+               charts.position_figure(reports), charts.p_longer_figure(reports),
+               charts.length_bucket_figure(reports), charts.calibration_figure(reports),
+               charts.cost_figure(source_costs(store, "dataset:sample"))]
+    for fig in figures:
+        names = [k for k in fig.layout if k.startswith(("xaxis", "yaxis"))]
+        assert {"xaxis", "yaxis"} <= set(names), (fig.layout.title.text, names)
+        titles = [getattr(fig.layout, k).title.text for k in names]
+        assert all(titles), (fig.layout.title.text, titles)
