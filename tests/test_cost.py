@@ -126,8 +126,8 @@ def test_the_cost_table_and_sentence_say_what_1000_labels_cost(store):
     assert table["Judge"].tolist() == ["api", "longest", "human labels"]
     assert table["$ / 1k labels"].tolist() == [pytest.approx(1040.0), 0.0, 670.0]
     assert table["Labels (usable)"].tolist() == ["3 (2)", "3 (3)", ""]
-    assert table["Tokens in / out per 1k labels"].tolist() == ["2,000,000 / 20,000", "0 / 0", ""]  # whole numbers
-    assert table["Compute / 1k labels"].tolist() == ["67 min", "0.0 s", "not measured"]
+    assert table["Tokens in / out / 1k"].tolist() == ["2,000,000 / 20,000", "0 / 0", ""]  # whole numbers
+    assert table["Compute / 1k"].tolist() == ["67 min", "0.0 s", "not measured"]
     assert cost_sentence("api", costs["api"]) == (
         "1,000 labels from api took 67 min of compute and cost $1,040.00 at $0.50 / $2.00 per 1,000 tokens in / out "
         "(1 of its 3 labels was INVALID, so 1,000 usable labels cost $1,560.00); 1,000 human labels at $0.67 each "
@@ -154,8 +154,8 @@ def test_token_counts_read_as_whole_numbers(store):
     store.add_judgments([Judgment(f"t{i}", "local", Preference.A, 0.9, 0.9, 0.9, True, tokens_in=882 + (i == 0),
                                   tokens_out=1, seconds=4.5) for i in range(3)])
     table = cost_table(source_costs(store, "dataset:t"))
-    assert table.loc[0, "Tokens in / out per 1k labels"] == "882,333 / 1,000"
-    assert "." not in table.loc[0, "Tokens in / out per 1k labels"]
+    assert table.loc[0, "Tokens in / out / 1k"] == "882,333 / 1,000"
+    assert "." not in table.loc[0, "Tokens in / out / 1k"]
 
 
 def test_a_price_per_compute_hour_keeps_a_local_judge_from_reading_as_free(store):

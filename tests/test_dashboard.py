@@ -104,14 +104,18 @@ def test_agreement_page_prices_the_labels(store_path):
                                   seconds=1.5) for i in store.audit_rows("dataset:sample")["pair_id"]])
     at = page("audit").run()
     at.selectbox(key="audit_focus").set_value("api").run()
-    table = at.dataframe[-1].value.set_index("judge")
-    assert table.loc["api", "$ / 1k labels"] == 0 and table.loc["api", "human $ / 1k labels"] == 670
+    table = at.dataframe[-1].value.set_index("Judge")
+    assert table.loc["api", "$ / 1k labels"] == 0 and table.loc["human labels", "$ / 1k labels"] == 670
     at.number_input(key="cost_price_in").set_value(1.0).run()
     at.number_input(key="cost_human_label").set_value(1.0).run()
     assert not at.exception
-    table = at.dataframe[-1].value.set_index("judge")
-    assert table.loc["api", "$ / 1k labels"] == 500 and table.loc["api", "human $ / 1k labels"] == 1000
+    table = at.dataframe[-1].value.set_index("Judge")
+    assert table.loc["api", "$ / 1k labels"] == 500 and table.loc["human labels", "$ / 1k labels"] == 1000
     assert any("1,000 labels from api took 25 min of compute and cost $500.00" in m.value for m in at.markdown)
+    at.number_input(key="cost_price_hour").set_value(2.0).run()  # 25 min per 1,000 labels at $2 an hour
+    assert at.dataframe[-1].value.set_index("Judge").loc["api", "$ / 1k labels"] == round(500 + 25 / 60 * 2, 2)
+    assert any("at $1.00 / $0.00 per 1,000 tokens in / out and $2.00 per compute hour" in m.value
+               for m in at.markdown)
 
 
 def test_runs_form_refuses_bad_input_and_records_nothing(store_path, tmp_path):

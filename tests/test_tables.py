@@ -1,6 +1,8 @@
 """Tables people read: human column names and rounded numbers."""
 from __future__ import annotations
 
+import re
+
 from core.data.sample_workspace import ensure_sample_workspace
 from core.human_labels.with_verdicts import source_audit
 from core.views.agreement import breakdown_table, summary_table
@@ -13,7 +15,19 @@ def test_the_audit_tables_speak_in_words_and_round(store):
         assert not [c for c in table.columns if "_" in c or c[:1].islower()], list(table.columns)
         numbers = table.select_dtypes("number").to_numpy().ravel()
         assert all(abs(x * 1000 - round(x * 1000)) < 1e-6 for x in numbers if x == x)
-    assert {"Judge", "Agreement", "95% CI low", "Cohen's κ"} <= set(summary_table(reports).columns)
+    table = summary_table(reports).set_index("Judge")
+    assert {"Agreement (95% CI)", "No ties", "Cohen's κ (95% CI)"} <= set(table.columns)
+    assert len(table.columns) <= 7  # fits a 1280 px page; each CI beside its value, not in two more columns
+    longest = reports["longest"]
+    lo, hi = longest["agreement_ci95"]
+    assert table.loc["longest", "Agreement (95% CI)"] == f"{longest['agreement']:.0%} ({lo:.0%}–{hi:.0%})"
+    assert re.fullmatch(r"-?\d\.\d\d \(-?\d\.\d\d to -?\d\.\d\d\)", table.loc["longest", "Cohen's κ (95% CI)"])
+    assert table.loc["longest", "Longer: judge / people"].startswith("100% / ")
+    assert list(breakdown_table(longest["by_category"]).columns) == [
+        "Group", "Pairs", "Agreement (95% CI)", "Without ties", "Cohen's κ", "Longer: judge / people"]
+    from core.views.agreement import COLUMN_HELP
+
+    assert set(table.columns) - {"Judge"} <= set(COLUMN_HELP)  # every short header explained on hover
 
 
 def test_a_judge_has_the_same_colour_on_every_chart(store):

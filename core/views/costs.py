@@ -11,7 +11,7 @@ from core.audit.cost import RLAIF_PAPER_HUMAN_LABEL_COST, costs_from_totals
 from core.judges.identity import display_names, readable
 from core.store import Store
 
-__all__ = ["RLAIF_PAPER_HUMAN_LABEL_COST", "cost_sentence", "cost_table", "costs_from_totals", "format_cost",
+__all__ = ["COST_COLUMN_HELP", "RLAIF_PAPER_HUMAN_LABEL_COST", "cost_sentence", "cost_table", "costs_from_totals", "format_cost",
            "source_costs"]
 
 
@@ -35,17 +35,28 @@ def cost_table(costs: dict[str, dict]) -> pd.DataFrame:
     for a judge that costs no money). Few columns, so the table fits a laptop screen."""
     shown = display_names(list(costs))
     rows = [{"Judge": shown[judge], "Labels (usable)": f"{c['n_labels']:,} ({c['n_usable']:,})",
-             "Compute / 1k labels": _duration_words(c["seconds_per_1k_labels"]),
-             "Tokens in / out per 1k labels": f"{_whole(c['tokens_in_per_1k_labels'])} / "
-                                              f"{_whole(c['tokens_out_per_1k_labels'])}",
-             "$ / 1k labels": c["money_per_1k_labels"], "$ / 1k usable labels": c["money_per_1k_usable_labels"],
+             "Compute / 1k": _duration_words(c["seconds_per_1k_labels"]),
+             "Tokens in / out / 1k": f"{_whole(c['tokens_in_per_1k_labels'])} / "
+                                     f"{_whole(c['tokens_out_per_1k_labels'])}",
+             "$ / 1k labels": c["money_per_1k_labels"], "$ / 1k usable": c["money_per_1k_usable_labels"],
              "Humans × dearer": c["human_to_judge_cost_ratio"]} for judge, c in costs.items()]
     if costs:
         human = next(iter(costs.values()))["human_money_per_1k_labels"]
-        rows.append({"Judge": "human labels", "Labels (usable)": "", "Compute / 1k labels": "not measured",
-                     "Tokens in / out per 1k labels": "", "$ / 1k labels": human, "$ / 1k usable labels": human,
+        rows.append({"Judge": "human labels", "Labels (usable)": "", "Compute / 1k": "not measured",
+                     "Tokens in / out / 1k": "", "$ / 1k labels": human, "$ / 1k usable": human,
                      "Humans × dearer": math.nan})
     return pd.DataFrame(rows).replace([math.inf], math.nan).round(2)
+
+
+COST_COLUMN_HELP = {  # what each short column header of ``cost_table`` means (the page shows it on hover)
+    "Labels (usable)": "Judged pairs, and how many of them were not INVALID.",
+    "Compute / 1k": "Compute time per 1,000 labels: for a local judge its share of the batched passes, for an API "
+                    "judge the request latencies (which overlap).",
+    "Tokens in / out / 1k": "Prompt and generated tokens per 1,000 labels.",
+    "$ / 1k labels": "Money per 1,000 labels at the token prices and the price per compute hour above.",
+    "$ / 1k usable": "Money per 1,000 labels that were not INVALID (an INVALID label is paid for too).",
+    "Humans × dearer": "How many times as much 1,000 human labels cost; empty for a judge that costs no money.",
+}
 
 
 def _whole(value: float) -> str:

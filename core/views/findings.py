@@ -76,7 +76,8 @@ def _agreement_sentence(r: dict) -> str:
         coin_words = (", worse than a coin (its 95% CI is below 50%)" if coin[1] < 0.5
                       else ", no better than a coin (its 95% CI includes 50%)")
     return (f"Agreement with humans: {r['agreement']:.0%} of {r['n_pairs']} pairs ({interval(lo, hi)}), "
-            f"{pct(no_ties)} when ties are left out{coin_words}; Cohen's κ = {number(kappa)}{kappa_ci} ({words}).")
+            f"{pct(no_ties)}{'' if coin is None else f' ({interval(*coin)})'} when ties are left out{coin_words}; "
+            f"Cohen's κ = {number(kappa)}{kappa_ci} ({words}).")
 
 
 def _position_sentence(r: dict) -> str:
