@@ -126,6 +126,18 @@ def test_rlhf_arm_scores_both_reward_models_on_the_same_held_out_pairs(runs):
                                                  m["human_arm/heldout_human_accuracy"]]
 
 
+def test_the_arms_time_is_its_own_stage_and_prices_the_next_run(runs):
+    from core.runs.estimate import estimate_run, stage_seconds
+
+    store, _, run_id = runs
+    run = store.get_run(run_id)
+    timings = stage_seconds(store, run_id).set_index("stage")["seconds"]
+    assert timings["RLHF arm"] > 0 and timings.sum() == pytest.approx(run["updated_at"] - run["created_at"])
+    estimate = estimate_run(store, config_from_dict(run["config"]))
+    assert estimate.n_runs == 1 and estimate.per_stage["RLHF arm"] > 0  # the stopped run did not succeed
+    assert estimate.seconds == pytest.approx(run["updated_at"] - run["created_at"], rel=0.05)
+
+
 def test_arm_records_hold_the_same_pairs_with_labels_swapped_where_judge_and_people_differ():
     frame = pd.DataFrame({
         "pair_id": [f"p{i}" for i in range(8)], "round": 0, "prompt": "q",

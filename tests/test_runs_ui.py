@@ -117,6 +117,20 @@ def test_the_estimate_is_priced_from_the_stage_timings_of_finished_runs(timed_ru
     assert "Estimated time: about" in longer.text and "1 finished run with policy 'tiny'" in longer.text
     other = estimate_run(store, with_overrides(cfg, {"policy_model": "smollm2-135m"}))
     assert other.seconds is None and other.text.startswith("No estimate yet")
+    assert same.per_stage["RLHF arm"] == 0 and "RLHF arm" not in same.text
+
+
+def test_the_estimate_counts_the_rlhf_arms_two_reward_models(timed_run):
+    """56 s estimated, 101 s taken: the arm's two reward-model trainings per round were left out. A run
+    without the arm prices them at its reward model's rate per pair and epoch, on the human_pairs file."""
+    store, _, cfg = timed_run
+    same = estimate_run(store, cfg)
+    armed = with_overrides(cfg, {"reward.rlhf_arm": True})
+    estimate = estimate_run(store, armed)
+    per_pair_epoch = same.per_stage["reward model"] / (cfg.prompts.n * cfg.reward.epochs)
+    assert estimate.per_stage["RLHF arm"] == pytest.approx(2 * 60 * cfg.reward.epochs * per_pair_epoch)  # 60 lines
+    assert estimate.seconds == pytest.approx(same.seconds + estimate.per_stage["RLHF arm"])
+    assert "RLHF arm " in estimate.text
 
 
 def test_with_two_finished_runs_the_estimate_gives_their_range(timed_run):
