@@ -247,7 +247,7 @@ def test_agreement_page_shows_the_calibrated_judge_as_one_more_row(tmp_path, mon
     assert "calibrated-team-cv" in at.selectbox(key="audit_focus").options  # its readable name
     at.selectbox(key="audit_focus").set_value(cv_judge).run()
     assert not at.exception
-    summary = next(d.value for d in at.dataframe if "Agreement" in d.value.columns)
+    summary = next(d.value for d in at.dataframe if "Agreement (95% CI)" in d.value.columns)
     assert set(summary["Judge"]) == {"calibrated-team-cv", "longest", "random", "shortest"}
     assert any(m.value.startswith("- Agreement with humans") for m in at.markdown)
 
