@@ -37,7 +37,8 @@ def label_cost(judgments: pd.DataFrame, *, price_per_1k_input_tokens: float = 0.
     ``judgments`` has one row per label with ``tokens_in``, ``tokens_out`` and ``seconds``
     (a ``verdict`` column, when present, tells usable labels from INVALID ones). Prices are
     money per 1,000 tokens and per compute hour; ``human_label_cost`` and
-    ``reference_ai_label_cost`` are money per label. Returns a dict: ``n_labels``, ``n_usable``, ``seconds_per_1k_labels``,
+    ``reference_ai_label_cost`` are money per label. Returns a dict: ``n_labels``, ``n_usable``,
+    ``seconds_per_1k_labels``,
     ``tokens_in_per_1k_labels``, ``tokens_out_per_1k_labels``, ``money_per_1k_labels``,
     ``money_per_1k_usable_labels``, ``human_money_per_1k_labels``,
     ``reference_ai_money_per_1k_labels``, ``human_to_judge_cost_ratio`` (how many times

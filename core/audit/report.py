@@ -65,7 +65,8 @@ def audit_report(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *, 
     judge_p_longer, human_p_longer, position_consistency (None with one order), ece (None
     without soft labels), and more; nested sections: agreement_detail, confusion_matrix,
     verbosity, length_controlled, agreement_by_length, length_yardsticks (the judge against picking
-    the longer / shorter answer on the same pairs; a length yardstick is not compared with itself), position, calibration, human_human,
+    the longer / shorter answer on the same pairs; a length yardstick is not compared with
+    itself), position, calibration, human_human,
     self_preference, by_category, by_principle. Values are plain Python (NaN for undefined);
     ``to_json_ready`` turns NaN into None.
     """

@@ -17,7 +17,8 @@ from core.judges.identity import display_names
 from core.store import Store
 from core.wording import interval, missing, number, pct
 
-__all__ = ["COLUMN_HELP", "CONSENSUS_RULE", "active_estimate", "annotator_summary", "audit_with_votes", "breakdown_table",
+__all__ = ["COLUMN_HELP", "CONSENSUS_RULE", "active_estimate", "annotator_summary", "audit_with_votes",
+           "breakdown_table",
            "display_names", "focus_order", "judge_definitions_table", "read_judged", "summary_sentence",
            "summary_table"]
 

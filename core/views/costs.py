@@ -11,8 +11,8 @@ from core.audit.cost import RLAIF_PAPER_HUMAN_LABEL_COST, costs_from_totals
 from core.judges.identity import display_names, readable
 from core.store import Store
 
-__all__ = ["COST_COLUMN_HELP", "RLAIF_PAPER_HUMAN_LABEL_COST", "cost_sentence", "cost_table", "costs_from_totals", "format_cost",
-           "source_costs"]
+__all__ = ["COST_COLUMN_HELP", "RLAIF_PAPER_HUMAN_LABEL_COST", "cost_sentence", "cost_table", "costs_from_totals",
+           "format_cost", "source_costs"]
 
 
 def source_costs(store: Store, source: str, *, price_per_1k_input_tokens: float = 0.0,

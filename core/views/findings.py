@@ -26,7 +26,8 @@ def findings(report: dict, *, baselines: dict[str, dict] | None = None) -> list[
     out = [_agreement_sentence(report), _position_sentence(report), _verbosity_sentence(report)]
     yardsticks = report.get("length_yardsticks") or {}
     out += [_length_yardstick_sentence(name, y) for name, y in yardsticks.items() if name != report.get("judge")]
-    shown = display_names(list(dict.fromkeys([*(baselines or {}), *([report["judge"]] if report.get("judge") else [])])))
+    named = [*(baselines or {}), *([report["judge"]] if report.get("judge") else [])]
+    shown = display_names(list(dict.fromkeys(named)))
     for name, base in (baselines or {}).items():
         if name != report.get("judge") and name not in yardsticks and base.get("agreement") is not None:
             kind = "yardstick" if name in YARDSTICKS else "judge"
