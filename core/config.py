@@ -26,10 +26,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class PromptsConfig:
-    path: str = field(default="prompts.jsonl", metadata={"help": "JSONL, CSV, or a HF dataset saved on disk; needs a 'prompt' column."})
-    n: int = field(default=32, metadata={"help": "How many prompts to sample per round."})
-    n_clusters: int = field(default=8, metadata={"help": "TF-IDF k-means clusters that the sample is spread across."})
-    seed: int = field(default=0, metadata={"help": "Seed for clustering and sampling."})
+    path: str = field(default="prompts.jsonl", metadata={"label": "Prompts (JSONL/CSV/HF dataset folder)", "help": "JSONL, CSV, or a HF dataset saved on disk; needs a 'prompt' column."})
+    n: int = field(default=32, metadata={"label": "Prompts per round", "help": "How many prompts to sample per round."})
+    n_clusters: int = field(default=8, metadata={"label": "Prompt clusters (TF-IDF k-means)", "help": "TF-IDF k-means clusters that the sample is spread across."})
+    seed: int = field(default=0, metadata={"label": "Sampling seed", "help": "Seed for clustering and sampling."})
 
     def __post_init__(self):
         _check(self.n >= 1, "prompts.n", self.n, "must be >= 1")
@@ -38,12 +38,12 @@ class PromptsConfig:
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    responses_per_prompt: int = field(default=2, metadata={"help": "Responses sampled per prompt; pairs are formed from them."})
-    max_new_tokens: int = field(default=64, metadata={"help": "Longest response, in tokens."})
-    temperature: float = field(default=0.9, metadata={"help": "Sampling temperature (> 0)."})
-    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling mass in (0, 1]."})
-    batch_size: int = field(default=16, metadata={"help": "Prompts per generate() call (left-padded)."})
-    seed: int = field(default=0, metadata={"help": "Seed for sampling."})
+    responses_per_prompt: int = field(default=2, metadata={"label": "Responses per prompt", "help": "Responses sampled per prompt; pairs are formed from them."})
+    max_new_tokens: int = field(default=64, metadata={"label": "Longest response (tokens)", "help": "Longest response, in tokens."})
+    temperature: float = field(default=0.9, metadata={"label": "Sampling temperature", "help": "Sampling temperature (> 0)."})
+    top_p: float = field(default=0.95, metadata={"label": "Nucleus sampling (top-p)", "help": "Nucleus sampling mass in (0, 1]."})
+    batch_size: int = field(default=16, metadata={"label": "Prompts per generate call", "help": "Prompts per generate() call (left-padded)."})
+    seed: int = field(default=0, metadata={"label": "Sampling seed", "help": "Seed for sampling."})
 
     def __post_init__(self):
         _check(self.responses_per_prompt >= 2, "generation.responses_per_prompt", self.responses_per_prompt, "must be >= 2")
@@ -59,26 +59,26 @@ JUDGE_METHODS = ("letters", "pointwise", "likelihood", "generate")
 
 @dataclass(frozen=True)
 class JudgeConfig:
-    backend: str = field(default="local", metadata={"help": f"One of {JUDGE_BACKENDS}."})
-    model: str = field(default="smollm2-135m", metadata={"help": "'local': 'smollm2-135m', 'tiny', or a local HF model directory; 'openai': the served model name."})
-    method: str = field(default="letters", metadata={"help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py; 'generate' is core/judges/generate_parse.py). 'openai' reads letters only."})
-    principles: str = field(default="", metadata={"help": "Text file of principles the judge is shown; empty: the packaged constitution (core/judges/constitution.txt), found from any folder."})
-    calibration: str = field(default="", metadata={"help": "'calibrated': the JSON file `python -m core calibrate` wrote (core/judges/calibrated_model.py); it names the raw judges it reads."})
-    tie_margin: float = field(default=0.0, metadata={"help": "Verdict is TIE when |P(A better) - 0.5| <= this."})
-    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass (local methods 'likelihood' and 'generate')."})
-    pass_tokens: int = field(default=2048, metadata={"help": "Local methods 'letters' and 'pointwise': tokens per forward pass, packed from the prompts' shared prefix tree."})
-    max_response_chars: int = field(default=1500, metadata={"help": "Responses are cut to this many characters before judging."})
-    seed: int = field(default=0, metadata={"help": "Seed for the 'random' backend."})
-    base_url: str = field(default="", metadata={"help": "'openai': the server's base URL, e.g. http://127.0.0.1:8000/v1."})
-    api_key_env: str = field(default="", metadata={"help": "'openai': name of the environment variable holding the API key (the key is never stored)."})
-    concurrency: int = field(default=4, metadata={"help": "'openai': requests in flight at once."})
-    timeout_s: float = field(default=60.0, metadata={"help": "'openai': seconds before a request is retried."})
-    max_retries: int = field(default=5, metadata={"help": "'openai': retries on timeouts, 429 and 5xx, with backoff."})
-    backoff_s: float = field(default=1.0, metadata={"help": "'openai': wait before the first retry; doubles per retry (jittered, capped at 30 s) unless the server sends Retry-After."})
-    max_answer_tokens: int = field(default=3, metadata={"help": "'openai' and method 'generate': most tokens the judge may answer with before its answer is parsed."})
-    price_per_1k_input_tokens: float = field(default=0.0, metadata={"help": "Money per 1,000 prompt tokens, for the cost report."})
-    price_per_1k_output_tokens: float = field(default=0.0, metadata={"help": "Money per 1,000 generated tokens, for the cost report."})
-    human_label_cost: float = field(default=0.67, metadata={"help": "Money per human label, shown beside the judge's cost (RLAIF paper: $0.67 human vs $0.06 AI)."})
+    backend: str = field(default="local", metadata={"label": "Judge backend", "help": f"One of {JUDGE_BACKENDS}."})
+    model: str = field(default="smollm2-135m", metadata={"label": "Judge model (local name/folder, or the API model)", "help": "'local': 'smollm2-135m', 'tiny', or a local HF model directory; 'openai': the served model name."})
+    method: str = field(default="letters", metadata={"label": "Local judge method", "help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py; 'generate' is core/judges/generate_parse.py). 'openai' reads letters only."})
+    principles: str = field(default="", metadata={"label": "Principles file", "help": "Text file of principles the judge is shown; empty: the packaged constitution (core/judges/constitution.txt), found from any folder."})
+    calibration: str = field(default="", metadata={"label": "Calibration file (backend 'calibrated')", "help": "'calibrated': the JSON file `python -m core calibrate` wrote (core/judges/calibrated_model.py); it names the raw judges it reads."})
+    tie_margin: float = field(default=0.0, metadata={"label": "Tie margin (TIE when |P − 0.5| is at most this)", "help": "Verdict is TIE when |P(A better) - 0.5| <= this."})
+    batch_size: int = field(default=8, metadata={"label": "Sequences per forward pass", "help": "Sequences per forward pass (local methods 'likelihood' and 'generate')."})
+    pass_tokens: int = field(default=2048, metadata={"label": "Tokens per forward pass", "help": "Local methods 'letters' and 'pointwise': tokens per forward pass, packed from the prompts' shared prefix tree."})
+    max_response_chars: int = field(default=1500, metadata={"label": "Responses cut to (characters)", "help": "Responses are cut to this many characters before judging."})
+    seed: int = field(default=0, metadata={"label": "Seed of the 'random' judge", "help": "Seed for the 'random' backend."})
+    base_url: str = field(default="", metadata={"label": "API base URL", "help": "'openai': the server's base URL, e.g. http://127.0.0.1:8000/v1."})
+    api_key_env: str = field(default="", metadata={"label": "Environment variable holding the API key", "help": "'openai': name of the environment variable holding the API key (the key is never stored)."})
+    concurrency: int = field(default=4, metadata={"label": "API requests in flight", "help": "'openai': requests in flight at once."})
+    timeout_s: float = field(default=60.0, metadata={"label": "API request timeout (s)", "help": "'openai': seconds before a request is retried."})
+    max_retries: int = field(default=5, metadata={"label": "API retries", "help": "'openai': retries on timeouts, 429 and 5xx, with backoff."})
+    backoff_s: float = field(default=1.0, metadata={"label": "First retry wait (s)", "help": "'openai': wait before the first retry; doubles per retry (jittered, capped at 30 s) unless the server sends Retry-After."})
+    max_answer_tokens: int = field(default=3, metadata={"label": "Longest judge answer (tokens)", "help": "'openai' and method 'generate': most tokens the judge may answer with before its answer is parsed."})
+    price_per_1k_input_tokens: float = field(default=0.0, metadata={"label": "Price per 1,000 input tokens ($)", "help": "Money per 1,000 prompt tokens, for the cost report."})
+    price_per_1k_output_tokens: float = field(default=0.0, metadata={"label": "Price per 1,000 output tokens ($)", "help": "Money per 1,000 generated tokens, for the cost report."})
+    human_label_cost: float = field(default=0.67, metadata={"label": "Cost of one human label ($)", "help": "Money per human label, shown beside the judge's cost (RLAIF paper: $0.67 human vs $0.06 AI)."})
 
     def __post_init__(self):
         _check(self.backend in JUDGE_BACKENDS, "judge.backend", self.backend, f"must be one of {JUDGE_BACKENDS}")
@@ -103,14 +103,14 @@ class JudgeConfig:
 
 @dataclass(frozen=True)
 class RewardConfig:
-    epochs: float = field(default=2.0, metadata={"help": "Passes over the preference pairs."})
-    learning_rate: float = field(default=5e-5, metadata={"help": "AdamW learning rate."})
-    batch_size: int = field(default=8, metadata={"help": "Pairs per step."})
-    max_length: int = field(default=384, metadata={"help": "Token limit for prompt + response; longer pairs are dropped."})
-    eval_fraction: float = field(default=0.25, metadata={"help": "Share of pairs held out to measure accuracy."})
-    seed: int = field(default=0, metadata={"help": "Seed for the split and the scalar head."})
-    checkpoint_every: int = field(default=50, metadata={"help": "Save a resumable checkpoint (weights, optimizer, RNG) every this many optimizer steps, keeping the last; a killed run resumes from it. 0 disables."})
-    rlhf_arm: bool = field(default=False, metadata={"help": "Also compare RLAIF with RLHF each round: on the pairs that have both a human label and a judge winner (the human_pairs file, judged by the run's judge, and the run's own spot-checked pairs), train one reward model on the judge's labels and one on the human labels, with these settings and the same held-out split, and report both on the held-out human labels (stage 'reward_arms'). The two models are measured, then deleted; PPO uses the run's reward model as before."})
+    epochs: float = field(default=2.0, metadata={"label": "RM epochs", "help": "Passes over the preference pairs."})
+    learning_rate: float = field(default=5e-5, metadata={"label": "RM learning rate", "help": "AdamW learning rate."})
+    batch_size: int = field(default=8, metadata={"label": "RM pairs per step", "help": "Pairs per step."})
+    max_length: int = field(default=384, metadata={"label": "RM token limit (prompt + response)", "help": "Token limit for prompt + response; longer pairs are dropped."})
+    eval_fraction: float = field(default=0.25, metadata={"label": "Held-out share of pairs", "help": "Share of pairs held out to measure accuracy."})
+    seed: int = field(default=0, metadata={"label": "RM seed (split and head)", "help": "Seed for the split and the scalar head."})
+    checkpoint_every: int = field(default=50, metadata={"label": "RM checkpoint every (steps)", "help": "Save a resumable checkpoint (weights, optimizer, RNG) every this many optimizer steps, keeping the last; a killed run resumes from it. 0 disables."})
+    rlhf_arm: bool = field(default=False, metadata={"label": "Compare with an RLHF reward model (RLHF arm)", "help": "Also compare RLAIF with RLHF each round: on the pairs that have both a human label and a judge winner (the human_pairs file, judged by the run's judge, and the run's own spot-checked pairs), train one reward model on the judge's labels and one on the human labels, with these settings and the same held-out split, and report both on the held-out human labels (stage 'reward_arms'). The two models are measured, then deleted; PPO uses the run's reward model as before."})
 
     def __post_init__(self):
         _check(self.epochs > 0, "reward.epochs", self.epochs, "must be > 0")
@@ -125,11 +125,11 @@ HUMAN_PAIRS_SOURCE = "human_pairs"  # gate.source naming the run's own human_pai
 
 @dataclass(frozen=True)
 class GateConfig:
-    min_agreement_lower_ci: float = field(default=0.0, metadata={"help": "Before each round's reward model is trained, the judge's agreement with people (ties counted, as on the Agreement page) is measured on gate.source; when the lower end of its 95% bootstrap CI is below this, gate.action applies. 0 disables the gate."})
-    source: str = field(default=HUMAN_PAIRS_SOURCE, metadata={"help": "Human-labelled pairs to measure on: 'human_pairs' (the run's human_pairs file), a store source such as 'dataset:sample' or 'run:<id>', or a pairs JSONL file (relative to the config). Its labelled pairs are judged by the run's judge once; later runs with the same judge reuse the verdicts."})
-    action: str = field(default="stop", metadata={"help": f"One of {GATE_ACTIONS}: 'stop' fails the run before training, with the measured agreement, its CI, the threshold and the source in its error; 'warn' records that message and goes on."})
-    n_boot: int = field(default=1000, metadata={"help": "Bootstrap resamples for the CI."})
-    seed: int = field(default=0, metadata={"help": "Seed for the bootstrap."})
+    min_agreement_lower_ci: float = field(default=0.0, metadata={"label": "Gate: minimum agreement (lower end of its 95% CI; 0 = off)", "help": "Before each round's reward model is trained, the judge's agreement with people (ties counted, as on the Agreement page) is measured on gate.source; when the lower end of its 95% bootstrap CI is below this, gate.action applies. 0 disables the gate."})
+    source: str = field(default=HUMAN_PAIRS_SOURCE, metadata={"label": "Gate: human-labelled pairs to measure on", "help": "Human-labelled pairs to measure on: 'human_pairs' (the run's human_pairs file), a store source such as 'dataset:sample' or 'run:<id>', or a pairs JSONL file (relative to the config). Its labelled pairs are judged by the run's judge once; later runs with the same judge reuse the verdicts."})
+    action: str = field(default="stop", metadata={"label": "Gate: action when below", "help": f"One of {GATE_ACTIONS}: 'stop' fails the run before training, with the measured agreement, its CI, the threshold and the source in its error; 'warn' records that message and goes on."})
+    n_boot: int = field(default=1000, metadata={"label": "Gate: bootstrap resamples", "help": "Bootstrap resamples for the CI."})
+    seed: int = field(default=0, metadata={"label": "Gate: bootstrap seed", "help": "Seed for the bootstrap."})
 
     def __post_init__(self):
         _check(0 <= self.min_agreement_lower_ci <= 1, "gate.min_agreement_lower_ci", self.min_agreement_lower_ci,
@@ -153,17 +153,17 @@ class PPOStageConfig:
     """The RL stage's optimisation settings (section ``ppo:``). Named for PPO, the first optimiser, so
     configs written before ``rl.algorithm`` existed load unchanged; RLOO and GRPO read the same fields."""
 
-    updates: int = field(default=8, metadata={"help": "Policy updates (rollout batches) per round, for every rl.algorithm."})
-    batch_size: int = field(default=8, metadata={"help": "Rollouts per update. RLOO/GRPO: batch_size / rl.samples_per_prompt prompts, each sampled rl.samples_per_prompt times."})
-    mini_batches: int = field(default=2, metadata={"help": "Mini-batches per rollout batch; must divide batch_size. PPO: an optimizer step per mini-batch and epoch. RLOO/GRPO: gradient accumulation, one optimizer step per update (lower peak memory, same step)."})
-    ppo_epochs: int = field(default=2, metadata={"help": "PPO only: optimisation passes over each rollout batch. RLOO and GRPO take one on-policy step per batch (REINFORCE-style, as in the RLAIF paper)."})
-    response_length: int = field(default=48, metadata={"help": "Tokens generated per rollout, at most."})
-    kl_coef: float = field(default=0.05, metadata={"help": "Weight of the KL penalty to the round's starting policy (TRL's kl_coef for PPO, beta for RLOO and GRPO; RLAIF paper: 0.05)."})
-    learning_rate: float = field(default=3e-6, metadata={"help": "AdamW learning rate (PPO: policy and value model)."})
-    temperature: float = field(default=0.7, metadata={"help": "Rollout sampling temperature."})
-    missing_eos_penalty: float = field(default=0.0, metadata={"help": "PPO only: subtracted from the score of rollouts that never stop; 0 disables."})
-    seed: int = field(default=0, metadata={"help": "Seed for rollouts and optimisation."})
-    checkpoint_every: int = field(default=4, metadata={"help": "Save the policy (and PPO's value model) every this many updates (atomically, keeping the last); a killed run resumes RL from it, the reference policy staying the round's starting policy. 0 disables."})
+    updates: int = field(default=8, metadata={"label": "RL updates", "help": "Policy updates (rollout batches) per round, for every rl.algorithm."})
+    batch_size: int = field(default=8, metadata={"label": "Rollouts per update", "help": "Rollouts per update. RLOO/GRPO: batch_size / rl.samples_per_prompt prompts, each sampled rl.samples_per_prompt times."})
+    mini_batches: int = field(default=2, metadata={"label": "Mini-batches per update", "help": "Mini-batches per rollout batch; must divide batch_size. PPO: an optimizer step per mini-batch and epoch. RLOO/GRPO: gradient accumulation, one optimizer step per update (lower peak memory, same step)."})
+    ppo_epochs: int = field(default=2, metadata={"label": "PPO epochs per batch", "help": "PPO only: optimisation passes over each rollout batch. RLOO and GRPO take one on-policy step per batch (REINFORCE-style, as in the RLAIF paper)."})
+    response_length: int = field(default=48, metadata={"label": "Rollout length (tokens)", "help": "Tokens generated per rollout, at most."})
+    kl_coef: float = field(default=0.05, metadata={"label": "KL coefficient", "help": "Weight of the KL penalty to the round's starting policy (TRL's kl_coef for PPO, beta for RLOO and GRPO; RLAIF paper: 0.05)."})
+    learning_rate: float = field(default=3e-6, metadata={"label": "RL learning rate", "help": "AdamW learning rate (PPO: policy and value model)."})
+    temperature: float = field(default=0.7, metadata={"label": "Rollout temperature", "help": "Rollout sampling temperature."})
+    missing_eos_penalty: float = field(default=0.0, metadata={"label": "Penalty for never stopping (PPO)", "help": "PPO only: subtracted from the score of rollouts that never stop; 0 disables."})
+    seed: int = field(default=0, metadata={"label": "RL seed", "help": "Seed for rollouts and optimisation."})
+    checkpoint_every: int = field(default=4, metadata={"label": "RL checkpoint every (updates)", "help": "Save the policy (and PPO's value model) every this many updates (atomically, keeping the last); a killed run resumes RL from it, the reference policy staying the round's starting policy. 0 disables."})
 
     def __post_init__(self):
         _check(self.updates >= 1, "ppo.updates", self.updates, "must be >= 1")
@@ -185,11 +185,11 @@ TRACKERS = ("tensorboard", "mlflow", "wandb", "trackio", "comet_ml", "clearml", 
 class RLConfig:
     """Which optimiser and which reward the RL stage uses (section ``rl:``); its step settings are ``ppo:``."""
 
-    algorithm: str = field(default="ppo", metadata={"help": f"One of {RL_ALGORITHMS}, each through TRL's own trainer with a KL penalty (ppo.kl_coef) to the round's starting policy. 'ppo': PPO with a value model (trl.experimental). 'rloo': REINFORCE with the other samples of the same prompt as baseline (RLAIF paper's optimiser), no value model. 'grpo': group-normalised advantages, KL in the loss, no value model."})
-    reward: str = field(default="reward_model", metadata={"help": f"One of {RL_REWARDS}. 'reward_model': the round's reward model scores each rollout. 'judge': d-RLAIF (Lee et al. 2023), no reward model is trained; the run's judge compares the two samples of each prompt, both orders, and each sample's reward is P(it beats the other). Needs rl.algorithm 'rloo' or 'grpo' and rl.samples_per_prompt 2."})
-    samples_per_prompt: int = field(default=2, metadata={"help": "RLOO/GRPO: rollouts per prompt in an update (the group the baseline is taken from); must divide ppo.batch_size. PPO samples one per prompt and ignores it."})
-    lora_r: int = field(default=0, metadata={"help": "RLOO/GRPO: train LoRA adapters of this rank (peft) instead of every weight; the reference policy is then the adapter-free model, so no second copy is loaded. The saved policy has the adapters merged in. 0: full fine-tuning."})
-    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator (the update is scaled by lora_alpha / lora_r)."})
+    algorithm: str = field(default="ppo", metadata={"label": "RL optimiser", "help": f"One of {RL_ALGORITHMS}, each through TRL's own trainer with a KL penalty (ppo.kl_coef) to the round's starting policy. 'ppo': PPO with a value model (trl.experimental). 'rloo': REINFORCE with the other samples of the same prompt as baseline (RLAIF paper's optimiser), no value model. 'grpo': group-normalised advantages, KL in the loss, no value model."})
+    reward: str = field(default="reward_model", metadata={"label": "RL reward", "help": f"One of {RL_REWARDS}. 'reward_model': the round's reward model scores each rollout. 'judge': d-RLAIF (Lee et al. 2023), no reward model is trained; the run's judge compares the two samples of each prompt, both orders, and each sample's reward is P(it beats the other). Needs rl.algorithm 'rloo' or 'grpo' and rl.samples_per_prompt 2."})
+    samples_per_prompt: int = field(default=2, metadata={"label": "Samples per prompt (RLOO/GRPO)", "help": "RLOO/GRPO: rollouts per prompt in an update (the group the baseline is taken from); must divide ppo.batch_size. PPO samples one per prompt and ignores it."})
+    lora_r: int = field(default=0, metadata={"label": "LoRA rank (0: full fine-tuning)", "help": "RLOO/GRPO: train LoRA adapters of this rank (peft) instead of every weight; the reference policy is then the adapter-free model, so no second copy is loaded. The saved policy has the adapters merged in. 0: full fine-tuning."})
+    lora_alpha: float = field(default=16.0, metadata={"label": "LoRA alpha", "help": "LoRA scaling numerator (the update is scaled by lora_alpha / lora_r)."})
 
     def __post_init__(self):
         _check(self.algorithm in RL_ALGORITHMS, "rl.algorithm", self.algorithm, f"must be one of {RL_ALGORITHMS}")
@@ -212,20 +212,20 @@ class MonitorConfig:
     """The reward-gaming monitor (section ``monitor:``): the length checks at every PPO update, the
     over-optimisation check on held-out prompts, and the padding attacks (``core/gaming/``)."""
 
-    enabled: bool = field(default=True, metadata={"help": "Compute the length metrics and flags at every PPO update."})
-    baseline_steps: int = field(default=1, metadata={"help": "How many first PPO updates make the 'step 0' baseline (their rollouts come from the starting policy, or nearly)."})
-    min_steps: int = field(default=3, metadata={"help": "No flag fires before this many PPO updates have been seen."})
-    length_growth_pct: float = field(default=20.0, metadata={"help": "Flag 'length_without_quality' when mean response length (tokens) is up by more than this many percent since the baseline while the reward rose and the length-controlled reward stayed flat."})
-    flat_reward_tolerance: float = field(default=2.0, metadata={"help": "A change in mean reward counts as flat (or, above it, as a rise) within this many standard errors of the difference between this update's mean and the baseline's (from the baseline's within-batch reward SD and both batch sizes)."})
-    corr_threshold: float = field(default=0.5, metadata={"help": "Flag 'reward_length_correlation' when the within-batch Spearman correlation of reward with length (tokens) is above this."})
-    patience: int = field(default=2, metadata={"help": "A flag fires only when its condition has held for this many updates in a row (one batch of 8 rollouts is noisy)."})
-    explained_share_threshold: float = field(default=0.5, metadata={"help": "Flag 'length_explains_gain' when length explains more than this share of a reward gain since the baseline (the share is clipped to [0, 1], so 1 turns the flag off)."})
-    n_flagged_samples: int = field(default=3, metadata={"help": "Rollouts listed with each flag for reading (the longest of that update's batch)."})
-    eval_every: int = field(default=4, metadata={"help": "Every this many PPO updates (and at the last), judge policy samples against reference-policy samples on held-out prompts; 0 turns it off."})
-    n_eval_prompts: int = field(default=16, metadata={"help": "Held-out prompts (never trained on in this run) used for the judge win rate."})
-    eval_seed: int = field(default=0, metadata={"help": "Seed for choosing the held-out prompts and for sampling their responses."})
-    probe_reward_model: bool = field(default=True, metadata={"help": "After training the reward model, measure how often it prefers a padded copy of a held-out response over the original."})
-    n_attack_pairs: int = field(default=16, metadata={"help": "Pairs of the round whose responses are padded to attack the judge (original vs padded copy, both orders); 0 turns it off."})
+    enabled: bool = field(default=True, metadata={"label": "Measure length and raise flags", "help": "Compute the length metrics and flags at every PPO update."})
+    baseline_steps: int = field(default=1, metadata={"label": "Baseline updates", "help": "How many first PPO updates make the 'step 0' baseline (their rollouts come from the starting policy, or nearly)."})
+    min_steps: int = field(default=3, metadata={"label": "Updates before any flag", "help": "No flag fires before this many PPO updates have been seen."})
+    length_growth_pct: float = field(default=20.0, metadata={"label": "Length growth that flags (%)", "help": "Flag 'length_without_quality' when mean response length (tokens) is up by more than this many percent since the baseline while the reward rose and the length-controlled reward stayed flat."})
+    flat_reward_tolerance: float = field(default=2.0, metadata={"label": "Flat reward within (standard errors)", "help": "A change in mean reward counts as flat (or, above it, as a rise) within this many standard errors of the difference between this update's mean and the baseline's (from the baseline's within-batch reward SD and both batch sizes)."})
+    corr_threshold: float = field(default=0.5, metadata={"label": "Reward–length correlation that flags", "help": "Flag 'reward_length_correlation' when the within-batch Spearman correlation of reward with length (tokens) is above this."})
+    patience: int = field(default=2, metadata={"label": "Updates a flag's condition must hold", "help": "A flag fires only when its condition has held for this many updates in a row (one batch of 8 rollouts is noisy)."})
+    explained_share_threshold: float = field(default=0.5, metadata={"label": "Share of gain explained by length that flags", "help": "Flag 'length_explains_gain' when length explains more than this share of a reward gain since the baseline (the share is clipped to [0, 1], so 1 turns the flag off)."})
+    n_flagged_samples: int = field(default=3, metadata={"label": "Rollouts listed per flag", "help": "Rollouts listed with each flag for reading (the longest of that update's batch)."})
+    eval_every: int = field(default=4, metadata={"label": "Judge policy vs reference every (updates)", "help": "Every this many PPO updates (and at the last), judge policy samples against reference-policy samples on held-out prompts; 0 turns it off."})
+    n_eval_prompts: int = field(default=16, metadata={"label": "Held-out prompts for the win rate", "help": "Held-out prompts (never trained on in this run) used for the judge win rate."})
+    eval_seed: int = field(default=0, metadata={"label": "Held-out prompts seed", "help": "Seed for choosing the held-out prompts and for sampling their responses."})
+    probe_reward_model: bool = field(default=True, metadata={"label": "Probe the reward model with padded answers", "help": "After training the reward model, measure how often it prefers a padded copy of a held-out response over the original."})
+    n_attack_pairs: int = field(default=16, metadata={"label": "Pairs padded to attack the judge", "help": "Pairs of the round whose responses are padded to attack the judge (original vs padded copy, both orders); 0 turns it off."})
 
     def __post_init__(self):
         _check(self.baseline_steps >= 1, "monitor.baseline_steps", self.baseline_steps, "must be >= 1")
@@ -246,9 +246,9 @@ class MonitorConfig:
 
 @dataclass(frozen=True)
 class CalibrateConfig:
-    from_spot_checks: bool = field(default=False, metadata={"help": "From round 1 on, judge each round with a calibrated judge (core/judges/calibrated_model.py) fitted on the human labels given so far to this run's pairs of the earlier rounds, over the signals of the run's own judge and the length ratio. The fitted file, and which labels and annotators trained it, are kept with the round."})
-    min_labels: int = field(default=20, metadata={"help": "Fewest labelled pairs with a winner to fit on; with fewer, the round keeps the raw judge and says so."})
-    C: float = field(default=1.0, metadata={"help": "Inverse L2 strength of the calibrated judge's logistic regression."})
+    from_spot_checks: bool = field(default=False, metadata={"label": "Calibrate the judge on spot-checks each round", "help": "From round 1 on, judge each round with a calibrated judge (core/judges/calibrated_model.py) fitted on the human labels given so far to this run's pairs of the earlier rounds, over the signals of the run's own judge and the length ratio. The fitted file, and which labels and annotators trained it, are kept with the round."})
+    min_labels: int = field(default=20, metadata={"label": "Fewest labels to calibrate on", "help": "Fewest labelled pairs with a winner to fit on; with fewer, the round keeps the raw judge and says so."})
+    C: float = field(default=1.0, metadata={"label": "Regularisation C (inverse L2 strength)", "help": "Inverse L2 strength of the calibrated judge's logistic regression."})
 
     def __post_init__(self):
         _check(self.min_labels >= 2, "calibrate.min_labels", self.min_labels, "must be >= 2")
@@ -257,10 +257,10 @@ class CalibrateConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    name: str = field(default="run", metadata={"help": "Label shown in the run list."})
-    policy_model: str = field(default="smollm2-135m", metadata={"help": "'smollm2-135m' (embedded), 'tiny' (random init), or a local HF model directory."})
-    rounds: int = field(default=1, metadata={"help": "Loop rounds; round k+1 samples from the policy that round k trained."})
-    human_pairs: str = field(default="", metadata={"help": "Optional pairs JSONL with human labels: RM accuracy is also reported against them."})
+    name: str = field(default="run", metadata={"label": "Run name", "help": "Label shown in the run list."})
+    policy_model: str = field(default="smollm2-135m", metadata={"label": "Policy model ('smollm2-135m', 'tiny' or a folder)", "help": "'smollm2-135m' (embedded), 'tiny' (random init), or a local HF model directory."})
+    rounds: int = field(default=1, metadata={"label": "Rounds", "help": "Loop rounds; round k+1 samples from the policy that round k trained."})
+    human_pairs: str = field(default="", metadata={"label": "Human-labelled pairs file (JSONL)", "help": "Optional pairs JSONL with human labels: RM accuracy is also reported against them."})
     prompts: PromptsConfig = field(default_factory=PromptsConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     judge: JudgeConfig = field(default_factory=JudgeConfig)
@@ -270,7 +270,7 @@ class RunConfig:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     calibrate: CalibrateConfig = field(default_factory=CalibrateConfig)
-    report_to: str = field(default="", metadata={"help": f"Trackers that also receive the training stages' metrics (reward model and RL), comma-separated, e.g. 'tensorboard'. 'tensorboard' writes event files to the run's folder, round<k>/tensorboard/<stage> (everything the store gets); others ({', '.join(TRACKERS[1:5])}, ...) get TRL's own logs through transformers when installed. The store stays the source of truth for the dashboard. Empty: none."})
+    report_to: str = field(default="", metadata={"label": "Also report to (trackers)", "help": f"Trackers that also receive the training stages' metrics (reward model and RL), comma-separated, e.g. 'tensorboard'. 'tensorboard' writes event files to the run's folder, round<k>/tensorboard/<stage> (everything the store gets); others ({', '.join(TRACKERS[1:5])}, ...) get TRL's own logs through transformers when installed. The store stays the source of truth for the dashboard. Empty: none."})
 
     def __post_init__(self):
         _check(self.rounds >= 1, "rounds", self.rounds, "must be >= 1")

@@ -3,13 +3,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.views.runs_page import FormField
+from core.views.runs_page import FILE_CHOICE, FormField, source_choices
 from dashboard import state
 
 
-def field_input(where, field: FormField):
-    """The widget for ``field`` in container ``where``; its value is in session_state (``state.seed_run_form``)."""
+def field_input(where, field: FormField, sources: list[str] = ()):
+    """The widget for ``field`` in container ``where``; its value is in session_state (``state.seed_run_form``).
+    A source field is a choice of ``sources`` (the store's) and 'human_pairs', or a file path typed in."""
     key, label, help_ = state.run_form_key(field.name), field.label, field.help or None
+    if field.source:
+        choice = where.selectbox(label, source_choices(list(sources), st.session_state.get(key, "")), key=key,
+                                 help=help_)
+        if choice != FILE_CHOICE:
+            return choice
+        return where.text_input(f"{label}: pairs file (JSONL)", key=state.run_form_file_key(field.name),
+                                placeholder="/path/to/human_pairs.jsonl")
     if field.choices:
         return where.selectbox(label, field.choices, key=key, help=help_)
     if field.kind is bool:
@@ -21,8 +29,8 @@ def field_input(where, field: FormField):
     return where.text_input(label, key=key, help=help_)
 
 
-def field_inputs(fields: list[FormField], values: dict, columns: int = 3) -> None:
+def field_inputs(fields: list[FormField], values: dict, columns: int = 3, sources: list[str] = ()) -> None:
     """Widgets for ``fields`` in ``columns`` columns; ``values`` takes what each one holds."""
     cols = st.columns(columns)
     for i, field in enumerate(fields):
-        values[field.name] = field_input(cols[i % columns], field)
+        values[field.name] = field_input(cols[i % columns], field, sources)

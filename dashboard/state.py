@@ -165,6 +165,11 @@ def run_form_key(name: str) -> str:
     return f"run_form.{name}"
 
 
+def run_form_file_key(name: str) -> str:
+    """The text box of a source field whose choice is 'a pairs file'."""
+    return f"run_form.{name}#file"
+
+
 def run_form_values() -> dict:
     """The form's values, dotted name -> value; the quick preset's until the user changes them.
     Widgets (cleared by Streamlit when the page is left) are drawn from these, and write back."""

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -230,3 +232,23 @@ def test_audit_frame_rejects_ambiguous_or_broken_input():
         audit_frame(pairs, pd.concat([judgments, judgments]))
     with pytest.raises(ValueError, match="lacks column"):
         audit_frame(pairs.drop(columns=["len_a"]), judgments)
+
+
+def test_length_buckets_are_named_in_whole_characters_and_hold_what_they_say():
+    from core.audit.verbosity import length_buckets
+
+    rng = np.random.default_rng(0)
+    len_a, len_b = rng.integers(5, 900, size=301), rng.integers(5, 900, size=301)
+    buckets = length_buckets(len_a, len_b, bins=4)
+    assert list(buckets.categories)[0] == "equal"
+    diff = np.abs(len_a - len_b)
+    for name in buckets.categories[1:]:
+        assert re.fullmatch(r"\d+(–\d+)? chars?", name), name  # no '5-159.25 chars'
+        lo, _, hi = name.removesuffix("s").removesuffix(" char").partition("–")
+        inside = diff[np.asarray(buckets) == name]
+        assert inside.min() >= int(lo) and inside.max() <= int(hi or lo)
+    assert len(buckets.categories) == 5
+    # few distinct differences: buckets may merge, each still a whole range
+    assert list(length_buckets([1, 2, 3, 9], [0, 0, 0, 0], bins=4).categories) == [
+        "equal", "1 char", "2 chars", "3–4 chars", "5–9 chars"]
+    assert list(length_buckets([7, 7], [0, 0], bins=3).categories) == ["equal", "7 chars"]

@@ -123,9 +123,11 @@ def test_the_cost_table_and_sentence_say_what_1000_labels_cost(store):
     _judged_source(store)
     costs = source_costs(store, "dataset:d", price_per_1k_input_tokens=0.5, price_per_1k_output_tokens=2.0)
     table = cost_table(costs)
-    assert table["judge"].tolist() == ["api", "longest"]
-    assert table["$ / 1k labels"].tolist() == [pytest.approx(1040.0), 0.0]
-    assert table["human $ / 1k labels"].tolist() == [670.0, 670.0]
+    assert table["Judge"].tolist() == ["api", "longest", "human labels"]
+    assert table["$ / 1k labels"].tolist() == [pytest.approx(1040.0), 0.0, 670.0]
+    assert table["Labels (usable)"].tolist() == ["3 (2)", "3 (3)", ""]
+    assert table["Tokens in / out / 1k"].tolist() == ["2,000,000 / 20,000", "0 / 0", ""]  # whole numbers
+    assert table["Compute / 1k"].tolist() == ["67 min", "0.0 s", "not measured"]
     assert cost_sentence("api", costs["api"]) == (
         "1,000 labels from api took 67 min of compute and cost $1,040.00 at $0.50 / $2.00 per 1,000 tokens in / out "
         "(1 of its 3 labels was INVALID, so 1,000 usable labels cost $1,560.00); 1,000 human labels at $0.67 each "
@@ -142,3 +144,40 @@ def test_the_cost_chart_sets_each_judge_beside_human_labels(store):
     assert list(fig.data[0].x) == ["api", "longest", "human labels"]
     assert list(fig.data[0].y) == [pytest.approx(1000.0), 0.0, 670.0]
     assert not cost_figure({}).data
+
+
+def test_token_counts_read_as_whole_numbers(store):
+    """882333.3333 tokens per 1,000 labels is a count: it reads 882,333."""
+    from core.schema import Judgment, Preference
+
+    store.add_pairs([ResponsePair(f"t{i}", "q", "a", "b") for i in range(3)], dataset="t")
+    store.add_judgments([Judgment(f"t{i}", "local", Preference.A, 0.9, 0.9, 0.9, True, tokens_in=882 + (i == 0),
+                                  tokens_out=1, seconds=4.5) for i in range(3)])
+    table = cost_table(source_costs(store, "dataset:t"))
+    assert table.loc[0, "Tokens in / out / 1k"] == "882,333 / 1,000"
+    assert "." not in table.loc[0, "Tokens in / out / 1k"]
+
+
+def test_a_price_per_compute_hour_keeps_a_local_judge_from_reading_as_free(store):
+    """A local judge spends no paid tokens but 75 min of compute per 1,000 labels: at no price per hour
+    it is 'not priced', not $0; at $2 per hour it costs $2.50 per 1,000 labels."""
+    from core.schema import Judgment, Preference
+    from core.views.audit_charts import cost_figure
+
+    store.add_pairs([ResponsePair(f"l{i}", "q", "a", "b") for i in range(4)], dataset="l")
+    store.add_judgments([Judgment(f"l{i}", "smollm2-135m-letters@e318d926", Preference.A, 0.9, 0.9, 0.9, True,
+                                  tokens_in=0, tokens_out=0, seconds=4.5) for i in range(4)])
+    unpriced = source_costs(store, "dataset:l")["smollm2-135m-letters@e318d926"]
+    sentence = cost_sentence("smollm2-135m-letters@e318d926", unpriced)
+    assert "took 75 min of compute" in sentence and "its compute is not priced" in sentence
+    assert "cost nothing" not in sentence and "$0.00" not in sentence
+    fig = cost_figure({"smollm2-135m-letters@e318d926": unpriced})
+    assert list(fig.data[0].text) == ["compute not priced", "$670.00"]
+    assert list(fig.data[1].y) == [pytest.approx(75.0)]  # the compute panel: minutes per 1,000 labels
+    priced = source_costs(store, "dataset:l", price_per_compute_hour=2.0)["smollm2-135m-letters@e318d926"]
+    assert priced["money_per_1k_labels"] == pytest.approx(2.5)  # 75 min at $2 per hour
+    assert "cost $2.50 at $2.00 per compute hour" in cost_sentence("local", priced)
+    assert "and $2 per compute hour" in format_cost(priced)
+    assert list(cost_figure({"local": priced}).data[0].text) == ["$2.50", "$670.00"]
+    with pytest.raises(ValueError, match="price_per_compute_hour"):
+        label_cost(FRAME, price_per_compute_hour=-1)

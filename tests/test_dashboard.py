@@ -123,14 +123,18 @@ def test_agreement_page_prices_the_labels(store_path):
                                   seconds=1.5) for i in store.audit_rows("dataset:sample")["pair_id"]])
     at = page("audit").run()
     at.selectbox(key="audit_focus").set_value("api").run()
-    table = at.dataframe[-1].value.set_index("judge")
-    assert table.loc["api", "$ / 1k labels"] == 0 and table.loc["api", "human $ / 1k labels"] == 670
+    table = at.dataframe[-1].value.set_index("Judge")
+    assert table.loc["api", "$ / 1k labels"] == 0 and table.loc["human labels", "$ / 1k labels"] == 670
     at.number_input(key="cost_price_in").set_value(1.0).run()
     at.number_input(key="cost_human_label").set_value(1.0).run()
     assert not at.exception
-    table = at.dataframe[-1].value.set_index("judge")
-    assert table.loc["api", "$ / 1k labels"] == 500 and table.loc["api", "human $ / 1k labels"] == 1000
+    table = at.dataframe[-1].value.set_index("Judge")
+    assert table.loc["api", "$ / 1k labels"] == 500 and table.loc["human labels", "$ / 1k labels"] == 1000
     assert any("1,000 labels from api took 25 min of compute and cost $500.00" in m.value for m in at.markdown)
+    at.number_input(key="cost_price_hour").set_value(2.0).run()  # 25 min per 1,000 labels at $2 an hour
+    assert at.dataframe[-1].value.set_index("Judge").loc["api", "$ / 1k labels"] == round(500 + 25 / 60 * 2, 2)
+    assert any("at $1.00 / $0.00 per 1,000 tokens in / out and $2.00 per compute hour" in m.value
+               for m in at.markdown)
 
 
 def test_runs_form_refuses_bad_input_and_records_nothing(store_path, tmp_path):
@@ -180,7 +184,8 @@ def test_runs_form_offers_presets_and_a_widget_for_every_config_field(store_path
     widgets = {w.key: type(w).__name__ for kind in ("number_input", "text_input", "checkbox", "selectbox")
                for w in at.get(kind)}
     for name, kind in leaves(RunConfig):
-        expected = ("Selectbox" if name in ("judge.backend", "judge.method", "rl.algorithm", "rl.reward") else
+        expected = ("Selectbox" if name in ("judge.backend", "judge.method", "rl.algorithm", "rl.reward", "gate.action",
+                                            "gate.source") else
                     {bool: "Checkbox", int: "NumberInput", float: "NumberInput", str: "TextInput"}[kind])
         assert widgets.get(f"run_form.{name}") == expected, name
     assert at.number_input(key="run_form.ppo.learning_rate").value == pytest.approx(3e-6)
@@ -191,6 +196,26 @@ def test_runs_form_offers_presets_and_a_widget_for_every_config_field(store_path
     at.number_input(key="run_form.ppo.mini_batches").set_value(3).run()
     at.button[0].click().run()
     assert "ppo.mini_batches" in at.error[0].value and Store(store_path).list_runs().empty
+
+
+def test_runs_form_labels_are_words_and_the_gate_offers_choices(store_path, tmp_path):
+    from core.config import GATE_ACTIONS
+    from core.views.runs_page import FILE_CHOICE
+
+    at = page("runs").run()
+    labels = [w.label for kind in ("number_input", "text_input", "checkbox", "selectbox") for w in at.get(kind)]
+    assert "Gate: minimum agreement (lower end of its 95% CI; 0 = off)" in labels
+    assert {"Min agreement lower ci", "Number of boot", "C", "Rlhf arm"}.isdisjoint(labels)
+    assert at.selectbox(key="run_form.gate.action").options == list(GATE_ACTIONS)
+    source = at.selectbox(key="run_form.gate.source")
+    assert source.options[0] == "human_pairs" and "dataset:sample" in source.options  # the store's sources
+    assert source.options[-1] == FILE_CHOICE
+    source.set_value(FILE_CHOICE).run()
+    file_box = at.text_input(key="run_form.gate.source#file")
+    file_box.set_value(str(tmp_path / "nowhere.jsonl")).run()
+    at.number_input(key="run_form.gate.min_agreement_lower_ci").set_value(0.5).run()
+    at.button[0].click().run()
+    assert "nowhere.jsonl" in at.error[0].value and Store(store_path).list_runs().empty  # the typed file is used
 
 
 def test_runs_form_keeps_its_values_across_pages(store_path):

@@ -12,7 +12,7 @@ from core.judges.base import Judge
 from core.schema import Judgment, OrderReading, Preference, ResponsePair
 from core.store import Store
 from core.views.costs import cost_sentence, source_costs
-from core.views.findings import findings
+from core.views.findings import at_chance, findings
 from core.views.report_html import build_report_html
 from core.views.text_report import format_report
 from core.views.training_monitor import length_reading, training_metrics
@@ -45,6 +45,11 @@ def verbose() -> ScriptedJudge:
     return ScriptedJudge("verbose", lambda i, a_first, lf, ls: 0.85 if lf > ls else 0.15)
 
 
+def terse() -> ScriptedJudge:
+    """Follows length inverted, confidently: 85% for whichever answer is shorter."""
+    return ScriptedJudge("terse", lambda i, a_first, lf, ls: 0.15 if lf > ls else 0.85)
+
+
 def flippy() -> ScriptedJudge:
     """Random sides; keeps its side when the order is swapped on 55% of pairs, else keeps the slot."""
     side_a = np.random.default_rng(7).random(N_PAIRS) < 0.5
@@ -69,7 +74,7 @@ def labelled_source(store, *, humans: str, seed: int = 0) -> str:
     picks_longer = rng.random(N_PAIRS) < (0.5 if humans == "independent" else 0.7)
     for pair, a_longer, longer in zip(pairs, longer_a, picks_longer):
         store.set_human_label(pair.pair_id, "ann", "A" if a_longer == longer else "B")
-    for judge in (coin(0), coin(1), verbose(), flippy(), make_judge("random")):
+    for judge in (coin(0), coin(1), verbose(), terse(), flippy(), make_judge("random"), make_judge("longest")):
         store.add_judgments(judge_pairs(judge, pairs))
     return f"dataset:{humans}"
 
@@ -123,6 +128,27 @@ def test_a_chance_judge_does_not_beat_the_longer_answer_where_people_follow_leng
     assert "so it is worse than picking the longer answer." in rule
 
 
+def test_a_length_yardstick_is_not_compared_with_itself(partly):
+    report = partly["longest"]
+    assert list(report["length_yardsticks"]) == ["shortest"]
+    said_ = findings(report, baselines=partly)
+    assert not any("'longest'" in s for s in said_), said_
+    assert sum(s.startswith("Against the 'shortest' yardstick") for s in said_) == 1
+    assert "vs longest rule" not in format_report(report) and "vs shortest rule" in format_report(report)
+    # every other judge is still measured against both rules
+    assert list(partly["verbose"]["length_yardsticks"]) == ["longest", "shortest"]
+
+
+def test_findings_name_judges_as_every_page_does(partly):
+    """A judge key's hash is dropped unless two keys share a readable name."""
+    renamed = {("smollm2-135m-letters@e318d926" if k == "verbose" else k): v for k, v in partly.items()}
+    said_ = " ".join(findings(renamed["coin0"], baselines=renamed))
+    assert "'smollm2-135m-letters'" in said_ and "e318d926" not in said_
+    twice = {**renamed, "smollm2-135m-letters@0000aaaa": renamed["coin1"]}
+    said_ = " ".join(findings(twice["coin0"], baselines=twice))
+    assert "'smollm2-135m-letters (e318d926)'" in said_ and "'smollm2-135m-letters (0000aaaa)'" in said_
+
+
 def test_two_chance_judges_are_not_said_to_beat_one_another(independent):
     sentence = said(independent, "coin0", "Against the 'coin1' judge")
     assert "the two 95% CIs overlap" in sentence and "beats" not in sentence
@@ -145,8 +171,29 @@ def test_a_judge_always_near_50_percent_is_calibrated_but_uninformative(independ
 @pytest.mark.parametrize("judge", ["random", "verbose"])
 def test_a_confident_judge_at_chance_has_confidence_that_carries_no_information(independent, judge):
     sentence = said(independent, judge, "Calibration")
-    assert "no better than chance: its confidence carries no usable information" in sentence
+    assert "no better than chance (κ's 95% interval includes 0): its confidence carries no usable information" \
+        in sentence
     assert "face value" not in sentence and "calibrated but" not in sentence
+
+
+def test_a_judge_worse_than_chance_is_called_inverted_not_uninformative(partly):
+    """Where people prefer the longer answer 70% of the time, a judge for the shorter one has κ wholly below
+    0: its confidence carries information, pointing the wrong way."""
+    report = partly["terse"]
+    assert report["agreement_detail"]["cohen_kappa_ci95"][1] < 0
+    agreement = said(partly, "terse", "Agreement with humans")
+    assert "worse than chance" in agreement and "no better than chance" not in agreement
+    sentence = said(partly, "terse", "Calibration")
+    assert "worse than chance (κ's 95% interval is wholly below 0). Its verdicts are informative but inverted" \
+        in sentence
+    assert "no usable information" not in sentence and "no better than chance" not in sentence
+    html = build_report_html(partly, source="dataset:partly", focus="terse")
+    assert "<b>Worse than chance.</b>" in html and "<b>No better than chance.</b>" not in html
+    assert "<- worse than chance" in format_report(report)
+    # a judge at chance that beats it is told the gap is not skill, and which of the two is inverted
+    assert "coin0" not in [j for j in partly if not at_chance(partly[j])]
+    versus = said(partly, "coin0", "Against the 'terse' judge")
+    assert "beats it" in versus and "neither is better than chance ('terse' worse than chance: inverted)" in versus
 
 
 def test_a_useful_judge_gets_the_plain_calibration_sentence(partly):
@@ -256,3 +303,81 @@ def test_over_optimisation_from_a_few_spot_checks_is_only_a_possibility(store):
     reading = gaming_panel(store, run_id).reading
     assert "50% by people (2 spot-checked pairs, 95% CI " in reading
     assert "may be being over-optimised" in reading and "is being over-optimised" not in reading
+
+
+def capped_run(store, *, steps: int = 8, batch: int = 8, cap: int = 48, at_cap: int = 8) -> str:
+    """A PPO round whose rollouts (``at_cap`` of each batch) stop at ``ppo.response_length``: the length
+    reads flat because it cannot grow, not because the policy did not lengthen its answers."""
+    rng = np.random.default_rng(9)
+    run_id = store.create_run({"name": "capped", "ppo": {"response_length": cap}}, name="capped")
+    for step in range(1, steps + 1):
+        tokens = [cap] * at_cap + [int(n) for n in rng.integers(cap // 2, cap, size=batch - at_cap)]
+        store.add_ppo_samples(run_id, 0, step, [{"prompt": "q", "response": "w " * n, "score": 0.1 * step,
+                                                 "n_tokens": n, "n_chars": 2 * n} for n in tokens])
+        store.add_metrics(run_id, 0, "ppo", step, {"response/mean_tokens": float(np.mean(tokens)),
+                                                   "objective/scores": float(rng.normal(0, 0.3))})
+    return run_id
+
+
+def test_lengths_at_the_cap_read_as_hidden_growth_not_as_no_change(store):
+    from core.views.training_monitor import length_cap, read_length
+
+    run_id = capped_run(store)
+    cap = length_cap(store, run_id)
+    assert cap == {"cap": 48, "n": 64, "at_cap": 64}
+    reading = read_length(training_metrics(store, run_id)["ppo"], cap=cap)
+    assert reading.warning and ": no change beyond noise (" in reading.text
+    assert "64 of 64 rollouts (100%) stopped at the length cap (ppo.response_length = 48 tokens)" in reading.text
+    assert "the cap hides growth" in reading.text
+    # three of eight at the cap is not most: the reading stands as it was
+    few = capped_run(store, at_cap=3)
+    assert length_cap(store, few)["at_cap"] == 24
+    assert "cap" not in length_reading(training_metrics(store, few)["ppo"], cap=length_cap(store, few))
+    assert "cap" not in length_reading(training_metrics(store, run_id)["ppo"])  # no rollouts given: nothing claimed
+
+
+def test_half_the_rollouts_at_the_cap_is_enough_to_say_so(store):
+    from core.views.training_monitor import cap_hides_growth, length_cap
+
+    assert cap_hides_growth(length_cap(store, capped_run(store, at_cap=4)))
+    assert not cap_hides_growth(length_cap(store, capped_run(store, at_cap=3)))
+    assert not cap_hides_growth(None)
+
+
+def test_the_gaming_panel_and_the_report_say_the_cap_hides_growth(store):
+    from core.views.gaming_panel import gaming_panel
+    from core.views.report_html import run_section
+    from tests.gaming_helpers import write_round
+
+    run_id = store.create_run({"name": "capped", "ppo": {"response_length": 30}}, name="capped")
+    batches = [[{"prompt": "q", "response": "w " * 30, "score": float(r), "n_tokens": 30, "n_chars": 60}
+                for r in np.random.default_rng(step).normal(size=16)] for step in range(1, 9)]
+    write_round(store, run_id, batches)
+    reading = gaming_panel(store, run_id).reading
+    assert "no change in length beyond noise" in reading
+    assert "but 128 of 128 rollouts (100%) stopped at the length cap (ppo.response_length = 30 tokens), so the " \
+           "cap hides growth" in reading
+    html = run_section(store, run_id)
+    assert html.count("the cap hides growth") == 2  # the monitor's length reading and the panel's
+
+
+def test_reward_model_table_gives_wilson_cis_and_whole_counts(store):
+    """Held-out n of 2 and 4: the accuracies alone (0.5, 0.75) hide that almost any value fits."""
+    from core.audit.bootstrap import wilson_interval
+    from core.views.training_monitor import rm_summary
+
+    run_id = store.create_run({"name": "rm"}, name="rm")
+    store.add_metrics(run_id, 0, "reward_eval", 0, {"n_train": 51, "n_heldout": 2, "n_human": 4, "train_accuracy": 0.9,
+                                                    "heldout_accuracy": 0.5, "human_accuracy": 0.75,
+                                                    "resumed_from_step": 0, "path": "rm"})
+    table = rm_summary(store, run_id)
+    row = table.iloc[0]
+    assert [str(row[c]) for c in ("Training pairs", "Held-out pairs", "Human-labelled pairs")] == ["51", "2", "4"]
+    low, high = wilson_interval(1, 2)
+    assert row["95% CI (against the judge)"] == f"{low:.3f}–{high:.3f}" and high - low > 0.8
+    low, high = wilson_interval(3, 4)
+    assert row["95% CI (against people)"] == f"{low:.3f}–{high:.3f}"
+    columns = list(table.columns)
+    assert columns.index("95% CI (against people)") == columns.index("Accuracy against people's labels") + 1
+    html = table.to_html(index=False)
+    assert "51.0" not in html and "2.0<" not in html

@@ -1,6 +1,7 @@
 """The stakeholder report is one offline HTML file in which model text stays inert."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from core.data.sample_workspace import ensure_sample_workspace
@@ -47,3 +48,38 @@ def test_report_says_what_the_labels_cost_beside_human_labels(store):
             "out; 1,000 human labels at $0.67 each cost $670.00, 1.3 times as much.") in html
     assert "human labels" in html and "Cost per 1,000 labels" in html  # the table and the chart
     assert "What the labels cost" not in build_report_html(reports, source="dataset:sample", focus="api")
+
+
+def test_report_names_judges_as_the_pages_do_and_shows_agreement_between_people(store):
+    from core.judges import judge_pairs, make_judge
+    from core.views.agreement import annotator_summary
+
+    ensure_sample_workspace(store)
+    pairs = store.source_pairs_frame("dataset:sample").head(12)
+    for pid in pairs["pair_id"]:  # a second person on 12 pairs: there is agreement between people to show
+        store.set_human_label(pid, "second-person", "A")
+    from core.schema import to_response_pairs
+
+    judged = judge_pairs(make_judge("longest"), to_response_pairs(pairs))
+    store.add_judgments([dataclasses.replace(j, judge="smollm2-135m-letters@e318d926") for j in judged])
+    reports = source_audit(store, "dataset:sample", n_boot=50)
+    team = annotator_summary(store, "dataset:sample")
+    html = build_report_html(reports, source="dataset:sample", focus="smollm2-135m-letters@e318d926", team=team)
+    assert "<h1>Judge audit: smollm2-135m-letters</h1>" in html and "e318d926" not in html
+    assert "<h2>Agreement between people</h2>" in html and "Krippendorff" in html and "second-person" in html
+    assert "Agreement between people" not in build_report_html(reports, source="dataset:sample", focus="longest")
+
+
+def test_report_run_section_compares_the_rlhf_arm(store):
+    from core.views.report_html import run_section
+
+    run_id = store.create_run({"name": "arms"}, name="arms")
+    store.add_metrics(run_id, 0, "reward_eval", 0, {"n_train": 51, "n_heldout": 2, "heldout_accuracy": 0.5})
+    store.add_metrics(run_id, 0, "reward_arms", 0, {
+        "arms/n_heldout": 13, "arms/n_train": 38, "arms/n_train_labels_differ": 12, "arms/n_heldout_rank_differ": 0,
+        **{f"{arm}_arm/heldout_{against}_accuracy": 9 / 13 for arm in ("judge", "human") for against in
+           ("human", "judge")}})
+    html = run_section(store, run_id)
+    assert "<h3>RLAIF vs RLHF reward model</h3>" in html and "equal by construction" in html
+    assert "RLHF: trained on human labels" in html
+    assert "<td>51</td>" in html and "51.0" not in html  # the reward model's counts, whole

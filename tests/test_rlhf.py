@@ -112,6 +112,7 @@ def test_rlhf_arm_scores_both_reward_models_on_the_same_held_out_pairs(runs):
     for arm in ("judge", "human"):
         for key in ("heldout_human_accuracy", "heldout_judge_accuracy", "train_accuracy"):
             assert 0 <= m[f"{arm}_arm/{key}"] <= 1
+    assert 0 <= m["arms/n_heldout_rank_differ"] <= m["arms/n_heldout"]
     by_judge, by_people, left_out = arm_records(arm_frame(store, cfg, run_id, 0, judge))
     held_j = [r["pair_id"] for r in split_records(by_judge, cfg.reward.eval_fraction, cfg.reward.seed)[1]]
     held_h = [r["pair_id"] for r in split_records(by_people, cfg.reward.eval_fraction, cfg.reward.seed)[1]]
@@ -123,6 +124,18 @@ def test_rlhf_arm_scores_both_reward_models_on_the_same_held_out_pairs(runs):
     assert table["held-out pairs"].tolist() == [m["arms/n_heldout"]] * 2
     assert table["vs human labels"].tolist() == [m["judge_arm/heldout_human_accuracy"],
                                                  m["human_arm/heldout_human_accuracy"]]
+
+
+def test_the_arms_time_is_its_own_stage_and_prices_the_next_run(runs):
+    from core.runs.estimate import estimate_run, stage_seconds
+
+    store, _, run_id = runs
+    run = store.get_run(run_id)
+    timings = stage_seconds(store, run_id).set_index("stage")["seconds"]
+    assert timings["RLHF arm"] > 0 and timings.sum() == pytest.approx(run["updated_at"] - run["created_at"])
+    estimate = estimate_run(store, config_from_dict(run["config"]))
+    assert estimate.n_runs == 1 and estimate.per_stage["RLHF arm"] > 0  # the stopped run did not succeed
+    assert estimate.seconds == pytest.approx(run["updated_at"] - run["created_at"], rel=0.05)
 
 
 def test_arm_records_hold_the_same_pairs_with_labels_swapped_where_judge_and_people_differ():
@@ -161,6 +174,8 @@ def test_human_label_reward_model_beats_a_random_judge_on_held_out_human_labels(
     assert metrics["arms/n_heldout"] == 24 and len(split["heldout"]) == 24
     human, judge = metrics["human_arm/heldout_human_accuracy"], metrics["judge_arm/heldout_human_accuracy"]
     assert human >= 0.85 and judge <= 0.7 and human - judge >= 0.25, metrics
+    # scored against the same labels, accuracies that differ by d pairs need d pairs ranked differently
+    assert 24 >= metrics["arms/n_heldout_rank_differ"] >= round((human - judge) * 24)
     store.add_metrics("", 0, "reward_arms", 0, metrics)
     reading = arms_reading(arms_table(store, ""))[0]
     assert "The CIs do not overlap: the human-label reward model is the more accurate one" in reading
@@ -174,7 +189,49 @@ def test_arm_reading_calls_overlapping_cis_noise(store):
         "judge_arm/heldout_judge_accuracy": 0.5, "human_arm/heldout_judge_accuracy": 0.5})
     reading = arms_reading(arms_table(store, ""))[0]
     assert "The CIs overlap: no difference beyond noise at 13 held-out pairs" in reading
-    assert re.search(r"77% \(95% CI \d+%–\d+%\)", reading) and "differ on 20" in reading
+    assert re.search(r"77% \(10 of 13, 95% CI \d+%–\d+%\)", reading) and "differ on 20" in reading
+    assert "prefer different responses" not in reading  # a run recorded before that count was kept
+
+
+def test_identical_arms_on_a_tiny_held_out_set_read_as_too_small_and_identical(store):
+    """The degenerate case met in a tiny run: every accuracy 9 of 13, both arms, both label sets, and
+    the two reward models preferring the same response on every held-out pair."""
+    store.add_metrics("", 0, "reward_arms", 0, {
+        "arms/n_heldout": 13, "arms/n_train": 38, "arms/n_train_labels_differ": 12, "arms/n_heldout_rank_differ": 0,
+        **{f"{arm}_arm/heldout_{against}_accuracy": 9 / 13 for arm in ("judge", "human") for against in
+           ("human", "judge")}})
+    table = arms_table(store, "")
+    assert table["held-out pairs ranked differently"].tolist() == [0, 0]
+    reading = arms_reading(table)[0]
+    assert reading.count("69% (9 of 13, 95% CI") == 2 and "no difference beyond noise at 13 held-out pairs" in reading
+    # 9 of 13 against 9 + 7 of 13 is the first pair of counts whose Wilson intervals part
+    assert "too small to tell apart arms that differ by less than 7 of 13 pairs (54 percentage points)" in reading
+    assert "two 95% Wilson intervals at n = 13" in reading
+    assert "prefer the same response on all 13 held-out pairs" in reading and "equal by construction" in reading
+
+
+def test_arms_that_rank_some_pairs_differently_say_how_many(store):
+    store.add_metrics("", 0, "reward_arms", 0, {
+        "arms/n_heldout": 13, "arms/n_train": 38, "arms/n_train_labels_differ": 12, "arms/n_heldout_rank_differ": 2,
+        **{f"{arm}_arm/heldout_{against}_accuracy": 9 / 13 for arm in ("judge", "human") for against in
+           ("human", "judge")}})
+    reading = arms_reading(arms_table(store, ""))[0]
+    assert "They prefer different responses on 2 of the 13 held-out pairs." in reading
+    assert "by construction" not in reading
+
+
+def test_wilson_separation_is_where_the_intervals_part():
+    from core.audit.bootstrap import wilson_interval, wilson_separation
+
+    for n in (4, 13, 24, 100):
+        k = wilson_separation(n, rate=0.5)
+        low, fewer = round(n / 2 - k / 2), round(n / 2 - (k - 1) / 2)  # both centred on half
+        assert wilson_interval(low + k, n)[0] > wilson_interval(low, n)[1]
+        assert wilson_interval(fewer + k - 1, n)[0] <= wilson_interval(fewer, n)[1]  # one fewer overlaps
+    assert wilson_separation(2) is None  # 2 of 2 against 0 of 2 still overlap
+    assert wilson_separation(100) / 100 < wilson_separation(24) / 24 < wilson_separation(13) / 13  # as a share
+    with pytest.raises(ValueError, match="n must be"):
+        wilson_separation(0)
 
 
 @pytest.mark.parametrize("gate, field", [

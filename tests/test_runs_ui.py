@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import typing
 
 import pytest
 
-from core.config import RunConfig, load_config, with_overrides
+from core.config import GATE_ACTIONS, RunConfig, load_config, with_overrides
 from core.runs.estimate import STAGES, estimate_run, stage_seconds
 from core.runs.pipeline import start_run
 from core.runs.status import LOST_AFTER_SECONDS
@@ -51,6 +52,33 @@ def test_the_form_has_a_field_of_the_right_type_for_every_config_leaf():
     assert all(f.help for f in fields.values())  # each one explained, from the dataclass metadata
     assert fields["judge.backend"].choices == runs_ui.JUDGE_BACKENDS
     assert fields["ppo.learning_rate"].step == pytest.approx(1e-6)  # not 0.01 for a rate of 3e-6
+    assert fields["gate.action"].choices == GATE_ACTIONS and fields["gate.source"].source
+
+
+def test_every_form_label_comes_from_the_config_and_reads_as_words():
+    """No label is generated from a field name ('Min agreement lower ci', 'Number of boot', 'C', 'Rlhf arm')."""
+    fields = runs_ui.form_fields()
+    assert all(f.title for f in fields), [f.name for f in fields if not f.title]  # each has label metadata
+    labels = [f.label for f in fields]
+    for label in labels:
+        assert label[0].isupper() and "_" not in label and len(label) > 3, label
+        assert not re.search(r"\b(ci|boot|rlhf|eos|kl|rm|api|url)\b", label), label  # acronyms in capitals
+    assert {"Min agreement lower ci", "Number of boot", "C", "Rlhf arm"}.isdisjoint(labels)
+    # a label names its setting among the others of its section
+    for section, group in runs_ui.advanced_sections(fields):
+        names = [f.label for f in group]
+        assert len(names) == len(set(names)), (section, names)
+        assert section[:1].isupper()
+
+
+def test_a_source_field_offers_the_stores_sources_human_pairs_and_a_file():
+    from core.config import HUMAN_PAIRS_SOURCE
+
+    choices = runs_ui.source_choices(["dataset:sample", "run:abc"], "/data/h.jsonl")
+    assert choices == [HUMAN_PAIRS_SOURCE, "dataset:sample", "run:abc", "/data/h.jsonl", runs_ui.FILE_CHOICE]
+    assert runs_ui.source_choices(["dataset:sample"], "dataset:sample") == [
+        HUMAN_PAIRS_SOURCE, "dataset:sample", runs_ui.FILE_CHOICE]
+    assert runs_ui.source_choices([], runs_ui.FILE_CHOICE) == [HUMAN_PAIRS_SOURCE, runs_ui.FILE_CHOICE]
 
 
 def test_form_values_round_trip_and_a_bad_value_names_its_field():
@@ -89,6 +117,20 @@ def test_the_estimate_is_priced_from_the_stage_timings_of_finished_runs(timed_ru
     assert "Estimated time: about" in longer.text and "1 finished run with policy 'tiny'" in longer.text
     other = estimate_run(store, with_overrides(cfg, {"policy_model": "smollm2-135m"}))
     assert other.seconds is None and other.text.startswith("No estimate yet")
+    assert same.per_stage["RLHF arm"] == 0 and "RLHF arm" not in same.text
+
+
+def test_the_estimate_counts_the_rlhf_arms_two_reward_models(timed_run):
+    """56 s estimated, 101 s taken: the arm's two reward-model trainings per round were left out. A run
+    without the arm prices them at its reward model's rate per pair and epoch, on the human_pairs file."""
+    store, _, cfg = timed_run
+    same = estimate_run(store, cfg)
+    armed = with_overrides(cfg, {"reward.rlhf_arm": True})
+    estimate = estimate_run(store, armed)
+    per_pair_epoch = same.per_stage["reward model"] / (cfg.prompts.n * cfg.reward.epochs)
+    assert estimate.per_stage["RLHF arm"] == pytest.approx(2 * 60 * cfg.reward.epochs * per_pair_epoch)  # 60 lines
+    assert estimate.seconds == pytest.approx(same.seconds + estimate.per_stage["RLHF arm"])
+    assert "RLHF arm " in estimate.text
 
 
 def test_with_two_finished_runs_the_estimate_gives_their_range(timed_run):

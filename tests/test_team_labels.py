@@ -101,6 +101,7 @@ def test_by_default_a_spot_check_is_measured_against_imported_labels_not_mixed_i
     assert outcome["agreement"] == {} and source_audit(store, source)["longest"]["agreement"] == before
     summary = annotator_summary(store, source)
     assert summary["not_counted"] == 1 and summary["not_counted_agree"] == 0.0
+    assert not math.isnan(summary["alpha"])  # people's agreement reads every vote, counted or not
     assert "1 spot-check vote is measured against" in summary_sentence(summary)
 
 

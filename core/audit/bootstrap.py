@@ -80,6 +80,26 @@ def wilson_interval(successes: float, n: float, *, confidence: float = 0.95) -> 
     return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]
 
 
+def wilson_separation(n: int, *, rate: float = 0.5, confidence: float = 0.95) -> int | None:
+    """The smallest difference, in successes out of ``n``, at which two Wilson intervals at ``n``
+    (``wilson_interval``) stop overlapping, for two rates centred on ``rate``.
+
+    It is what "the 95% CIs do not overlap" can detect at that n: two arms scored on n pairs
+    that differ by fewer successes always read as "no difference beyond noise". None when even
+    0 against n overlap (n too small to separate anything).
+    """
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not 0 <= rate <= 1:
+        raise ValueError(f"rate must be in [0, 1], got {rate!r}")
+    n = int(n)
+    for k in range(1, n + 1):
+        low = min(max(0, int(round(rate * n - k / 2))), n - k)
+        if wilson_interval(low + k, n, confidence=confidence)[0] > wilson_interval(low, n, confidence=confidence)[1]:
+            return k
+    return None
+
+
 def safe_ratio(numerator, denominator):
     """numerator / denominator elementwise, NaN where the denominator is 0."""
     numerator = np.asarray(numerator, dtype=np.float64)

@@ -65,7 +65,8 @@ def audit_report(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *, 
     judge_p_longer, human_p_longer, position_consistency (None with one order), ece (None
     without soft labels), and more; nested sections: agreement_detail, confusion_matrix,
     verbosity, length_controlled, agreement_by_length, length_yardsticks (the judge against picking
-    the longer / shorter answer on the same pairs), position, calibration, human_human,
+    the longer / shorter answer on the same pairs; a length yardstick is not compared with
+    itself), position, calibration, human_human,
     self_preference, by_category, by_principle. Values are plain Python (NaN for undefined);
     ``to_json_ready`` turns NaN into None.
     """
@@ -77,9 +78,10 @@ def audit_report(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *, 
     position = _position(frame, n_boot, seed)
     calibration = calibration_from_codes(human, frame["p_a"], n_bins=calibration_bins)
     counts = joint_counts(human, verdict)[:3]
+    name = _judge_name(frame, judgments, judge)
     return {
         "n_pairs": agreement["n_pairs"],
-        "judge": _judge_name(frame, judgments, judge),
+        "judge": name,
         "agreement": agreement["agreement"],
         "agreement_ci95": agreement["agreement_ci95"],
         "agreement_no_ties": agreement["agreement_no_ties"],
@@ -96,7 +98,7 @@ def audit_report(pairs: pd.DataFrame, judgments: pd.DataFrame | None = None, *, 
         "agreement_by_length": _records(agreement_by_length_from_codes(
             human, verdict, frame["len_a"], frame["len_b"], bins=length_bins, n_boot=n_boot, seed=seed)),
         "length_yardsticks": length_yardsticks_from_codes(human, verdict, frame["len_a"], frame["len_b"],
-                                                          n_boot=n_boot, seed=seed),
+                                                          n_boot=n_boot, seed=seed, exclude=name),
         "position": position,
         "calibration": calibration,
         "human_human": _human_ceiling(frame),

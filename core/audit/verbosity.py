@@ -86,7 +86,9 @@ def verbosity_bias(human, judge, len_a, len_b, *, n_boot: int = 1000, seed: Seed
 
 
 def length_buckets(len_a, len_b, *, bins: int = 4) -> pd.Categorical:
-    """Ordered bucket of |len_a - len_b| per pair: 'equal', then ``bins`` quantile buckets."""
+    """Ordered bucket of |len_a - len_b| per pair: 'equal', then up to ``bins`` quantile buckets
+    named in whole characters ('5–158 chars', then '159–400 chars'): lengths are counts, so each
+    bucket is the integer range it holds, its upper end included."""
     if int(bins) != bins or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
     la, lb = _lengths(len_a, len_b)
@@ -95,11 +97,14 @@ def length_buckets(len_a, len_b, *, bins: int = 4) -> pd.Categorical:
     index = np.zeros(diff.shape, dtype=np.int64)
     unequal = diff > 0
     if unequal.any():
-        edges = np.unique(np.quantile(diff[unequal], np.linspace(0, 1, bins + 1)))
-        if len(edges) == 1:
-            edges = np.repeat(edges, 2)
-        names += [f"{lo:g}-{hi:g} chars" for lo, hi in zip(edges[:-1], edges[1:])]
-        index[unequal] = 1 + np.clip(np.searchsorted(edges, diff[unequal], side="right") - 1, 0, len(edges) - 2)
+        whole = np.round(diff[unequal]).astype(np.int64)
+        edges = np.unique(np.ceil(np.quantile(whole, np.linspace(0, 1, bins + 1))).astype(np.int64))
+        # bucket i holds edges[i] .. edges[i + 1] - 1; the last also holds its upper edge
+        tops = np.append(edges[1:-1] - 1, edges[-1]) if len(edges) > 1 else edges
+        bottoms = edges[:-1] if len(edges) > 1 else edges
+        names += [f"{lo} char{'' if lo == 1 else 's'}" if lo == hi else f"{lo}–{hi} chars"
+                  for lo, hi in zip(bottoms, tops)]
+        index[unequal] = 1 + np.clip(np.searchsorted(edges, whole, side="right") - 1, 0, len(bottoms) - 1)
     return pd.Categorical.from_codes(index, categories=names, ordered=True)
 
 

@@ -56,8 +56,9 @@ def paired_agreement(human: np.ndarray, judge: np.ndarray, other: np.ndarray, *,
 
 
 def length_yardsticks_from_codes(human: np.ndarray, judge: np.ndarray, len_a, len_b, *, n_boot: int = 1000,
-                                 seed: SeedLike = 0) -> dict[str, dict]:
-    """``paired_agreement`` of the judge against each length yardstick ('longest', 'shortest')."""
+                                 seed: SeedLike = 0, exclude: str | None = None) -> dict[str, dict]:
+    """``paired_agreement`` of the judge against each length yardstick ('longest', 'shortest'), but
+    ``exclude`` (the judge's own name): a yardstick compared with itself differs by +0, which says nothing."""
     return {name: paired_agreement(human, judge, length_verdict_codes(len_a, len_b, prefer=prefer), n_boot=n_boot,
                                    seed=seed)
-            for name, prefer in LENGTH_YARDSTICKS.items()}
+            for name, prefer in LENGTH_YARDSTICKS.items() if name != exclude}

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--store", type=Path, required=True)
     worker.add_argument("--run-id", required=True)
 
-    judge = sub.add_parser("judge", help="judge every pair of a source in the store (resumable)")
+    judge = sub.add_parser("judge", help="judge every pair of a source in the store (resumable; a calibrated judge "
+                           "reuses its raw judges' stored readings)")
     judge.add_argument("--source", default="dataset:sample", help="'dataset:<name>' or 'run:<id>'")
     judge.add_argument("--judge", required=True, help="longest, shortest, random, local, or a judge YAML file")
     judge.add_argument("--store", type=Path, default=DEFAULT_STORE)
@@ -122,15 +123,15 @@ def _worker(args) -> int:
 def _judge(args) -> int:
     from tqdm import tqdm
 
-    from core.data.sample_workspace import ensure_sample_workspace
     from core.loop.judging import judge_source, source_pairs
     from core.store import Store
 
-    store = Store(args.store)
-    ensure_sample_workspace(store)
+    store = Store(args.store)  # as it is: only the dashboard's first start loads the sample set, into its own store
     n = len(source_pairs(store, args.source))
     if n == 0:
-        print(f"error: no pairs in {args.source}", file=sys.stderr)
+        known = ", ".join(store.source_names()) or "none"
+        print(f"error: no pairs in {args.source} (store {store.path.resolve()}; its sources: {known}). Import "
+              "pairs first: rlaif-audit import FILE --format pairs --store ...", file=sys.stderr)
         return 2
     with tqdm(total=n, desc=f"judging {args.source} with {args.judge}", file=sys.stderr) as bar:
         judge_source(store, args.source, [args.judge], progress=bar.update)

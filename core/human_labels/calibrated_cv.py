@@ -1,6 +1,6 @@
 """How good is a calibrated judge? k-fold cross-validated agreement with human labels, beside the raw
-judges and the length yardsticks, its P(prefer longer) beside the humans', and whether it merely
-learned length.
+judges and the length yardsticks, its P(prefer longer) beside the humans', and whether it learned
+more than length: only when it beats both length rules (``longest`` and ``shortest``) beyond noise.
 
 Every number is over the same pairs: the labelled, non-tie pairs that every raw judge judged. The
 calibrated judge's verdict on a pair comes from a model fitted on the other folds only (out of
@@ -20,8 +20,7 @@ from core.human_labels.calibrated_fit import TrainingSet, usable_rows
 from core.judges.calibrated_model import CalibratedModel, RawJudge, choose_features, feature_matrix, fit_arrays
 from core.wording import interval
 
-LEARNED_LENGTH_AGREEMENT = 0.9  # verdicts equal to `longest`'s on more than this share of pairs: it learned length
-LENGTH_DOMINATES = 0.5  # the length coefficient is more than this share of all |coefficients|
+LENGTH_RULES = {"longest": "longer", "shortest": "shorter"}  # the yardsticks "it learned more than length" must beat
 
 
 def cv_predictions(data: TrainingSet, judges: list[RawJudge], *, folds: int = 5, C: float = 1.0,
@@ -123,7 +122,7 @@ def record_out_of_fold(store, report: dict, *, identity=None, suffix: str = "-cv
     store.add_judgments([Judgment(r.pair_id, name, side_of(float(r.p_a)), float(r.p_a), float(r.p_a), float(r.p_a),
                                   True, raw_ab="out of fold", raw_ba="out of fold") for r in oof.itertuples()])
     if identity is not None:  # what the row stands for, for the Agreement page's table of judges
-        definition = {**identity.definition, "out_of_fold": {"folds": report["folds"], "of": identity.key}}
+        definition = {**json.loads(identity.to_json()), "out_of_fold": {"folds": report["folds"], "of": identity.key}}
         store.save_judge_definition(name, f"{identity.name}{suffix}", identity.digest,
                                     json.dumps(definition, sort_keys=True, ensure_ascii=False))
     store.warm_audit_snapshots(sorted(set(oof["source"])))
@@ -131,33 +130,21 @@ def record_out_of_fold(store, report: dict, *, identity=None, suffix: str = "-cv
 
 
 def findings(report: dict, *, raw: list[str]) -> list[str]:
-    """Plain sentences: how it compares, whether it learned length, its length lean against people's."""
+    """Plain sentences: how it compares, whether it learned more than length, its length lean against people's."""
     name, table = report["judge"], report["table"].set_index("judge")
     me = table.loc[name]
     out = [f"Cross-validated ({report['folds']}-fold) on {report['n_pairs']} human-labelled pairs "
            f"({report['n_ties_left_out']} human ties left out): '{name}' agrees with people on "
            f"{me['agreement']:.1%} ({interval(me['ci95_low'], me['ci95_high'], spec='.1%')})"
-           + ("." if me["ci95_low"] > 0.5 else ": not above chance (50%) beyond noise, so on these pairs the "
-              "signals it reads carry nothing it could learn.")]
-    for other in dict.fromkeys([*raw, "longest"]):
+           + ("." if me["ci95_low"] > 0.5 else ": not above chance (50%) beyond noise: no evidence, at this n, that "
+              "the signals it reads carry anything it could use.")]
+    for other in dict.fromkeys([*raw, *LENGTH_RULES]):
         v = report["versus"][other]
         lo, hi = v["ci95"]
         verb = ("beats" if v["difference"] > 0 else "is worse than") if v["beyond_noise"] else "is not different, beyond noise, from"
         out.append(f"It {verb} '{other}' ({table.loc[other, 'agreement']:.1%}): difference {v['difference']:+.1%} "
                    f"({interval(lo, hi, spec='+.1%', label='paired 95% CI')}).")
-    same, share = report["same_as_longest"], report.get("length_weight_share")
-    beats_longest = report["versus"]["longest"]["beyond_noise"] and report["versus"]["longest"]["difference"] > 0
-    dominated = share is not None and share == share and share > LENGTH_DOMINATES
-    if same == same and same > LEARNED_LENGTH_AGREEMENT:
-        out.append(f"It merely learned length: its verdict is the longer answer's on {same:.0%} of the pairs "
-                   "whose answers differ in length, so it adds nothing a length rule does not.")
-    elif dominated and not beats_longest:
-        out.append(f"It mostly learned length: length (the length ratio and the length yardsticks) carries {share:.0%} of its weight and it does not "
-                   "beat the 'longest' yardstick beyond noise.")
-    elif same == same:
-        out.append(f"It did not merely learn length: its verdict is the longer answer's on {same:.0%} of the pairs "
-                   "whose answers differ in length" + ("" if share is None else
-                                                       f", and length carries {share:.0%} of its weight") + ".")
+    out.append(length_rules_sentence(report))
     lo, hi = me["length_lean_ci95"]
     words = ("more often than people, beyond the margin of error" if lo > 0
              else "less often than people, beyond the margin of error" if hi < 0
@@ -167,6 +154,29 @@ def findings(report: dict, *, raw: list[str]) -> list[str]:
                f"({interval(*me['p_longer_ci95'])}), people "
                f"{me['human_p_longer']:.0%}: {words}.")
     return out
+
+
+def length_rules_sentence(report: dict) -> str:
+    """Whether it learned more than length, from the paired comparisons with both length rules: more
+    only when it beats both beyond noise; else which rule it does no better than (or is worse
+    than), with its P(longer) beside people's."""
+    name, table = report["judge"], report["table"].set_index("judge")
+    me = table.loc[name]
+    lean = f"it picks the longer answer on {me['p_longer']:.0%} of pairs, people on {me['human_p_longer']:.0%}"
+    versus = {rule: report["versus"][rule] for rule in LENGTH_RULES}
+    if all(v["beyond_noise"] and v["difference"] > 0 for v in versus.values()):
+        return ("It learned more than length: it beats both length rules beyond noise ("
+                + ", ".join(f"'{rule}' by {v['difference']:+.1%}" for rule, v in versus.items()) + f"); {lean}.")
+    parts = []
+    for rule, v in versus.items():
+        scores = f"{me['agreement']:.1%} against {table.loc[rule, 'agreement']:.1%}"
+        if not v["beyond_noise"]:
+            parts.append(f"it does no better than the '{rule}' rule (always picking the {LENGTH_RULES[rule]} answer): "
+                         f"{scores}, not different beyond noise")
+        elif v["difference"] < 0:
+            parts.append(f"it is worse than the '{rule}' rule beyond noise ({scores})")
+    text = "; ".join(parts)
+    return f"{text[0].upper()}{text[1:]}: {lean}."
 
 
 def learning_curve(data: TrainingSet, judges: list[RawJudge], sizes=(25, 50, 100, 200, 400), *, folds: int = 10,

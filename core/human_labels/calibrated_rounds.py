@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from core.config import JudgeConfig, RunConfig
@@ -87,26 +86,18 @@ def fit_for_round(store: Store, run_id: str, cfg: RunConfig, round_: int, out_di
 
 def label_calibrated(store: Store, path: str, raw_key: str, pair_ids: list[str]) -> int:
     """Store the calibrated judge's verdicts on ``pair_ids`` from the raw judge's stored readings;
-    return how many were written (pairs the raw judge could not read stay unjudged by it)."""
-    from core.judges.base import combine_orders
-    from core.judges.calibrated_model import load_model, signal_frame
-    from core.judges.identity import judge_identity
-    from core.schema import OrderReading
+    return how many were written (pairs the raw judge has not judged stay unjudged by it). The
+    calibrated judge reads stored readings itself (``core/judges/calibrated.py``), so nothing is read twice."""
+    from core.judges import make_judge
+    from core.loop.judging import label_pairs
+    from core.schema import to_response_pairs
 
-    identity = judge_identity(JudgeConfig(backend="calibrated", calibration=path))
-    key = identity.key
-    store.save_judge_definition(key, identity.name, identity.digest, identity.to_json())
-    done = store.judged_pair_ids(key, pair_ids)
-    raw = store.judgments_frame(judge=raw_key)
-    raw = raw[raw["pair_id"].isin(set(pair_ids) - done)]
-    if raw.empty:
+    read = store.judged_pair_ids(raw_key, pair_ids)
+    pairs = to_response_pairs(store.get_pairs([p for p in pair_ids if p in read]))
+    if not pairs:
         return 0
-    pairs = store.get_pairs(raw["pair_id"].tolist()).set_index("pair_id").loc[raw["pair_id"]]
-    columns = {c: pd.to_numeric(raw[c], errors="coerce").to_numpy(np.float64) for c in ("p_a", "p_a_ab", "p_a_ba")}
-    signals = signal_frame({raw_key: columns}, pairs["response_a"].str.len(), pairs["response_b"].str.len())
-    p_a = load_model(path).predict_p_a(signals)
-    judgments = [combine_orders(pid, key, OrderReading(None if p != p else float(p), raw=f"calibrated {p:.4g}"),
-                                OrderReading(None if p != p else 1.0 - float(p), raw=f"calibrated {p:.4g}"))
-                 for pid, p in zip(raw["pair_id"], p_a)]
-    store.add_judgments(judgments)
-    return len(judgments)
+    judge = make_judge(JudgeConfig(backend="calibrated", calibration=path), store=store)
+    try:
+        return label_pairs(store, judge, pairs)
+    finally:
+        judge.close()

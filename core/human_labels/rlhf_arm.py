@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.config import RewardConfig, RunConfig
@@ -57,7 +58,9 @@ def train_reward_arms(base_model: str | Path, by_judge: list[dict], by_people: l
     Returns (metrics, split): metrics ``arms/n_pairs``, ``arms/n_train``, ``arms/n_heldout``,
     ``arms/n_train_labels_differ``, ``arms/n_heldout_labels_differ`` and, per arm,
     ``<arm>_arm/heldout_human_accuracy``, ``<arm>_arm/heldout_judge_accuracy``,
-    ``<arm>_arm/train_accuracy``; split the train and held-out pair ids. With no held-out
+    ``<arm>_arm/train_accuracy``, and ``arms/n_heldout_rank_differ``: on how many held-out pairs
+    the two reward models prefer different responses (0: their verdicts are identical, so equal
+    accuracies are so by construction); split the train and held-out pair ids. With no held-out
     pair (fewer than 4 pairs, or ``eval_fraction`` 0) nothing is trained: there is nothing to
     compare on. ``callbacks_for(arm)`` gives each trainer's callbacks.
     """
@@ -73,12 +76,15 @@ def train_reward_arms(base_model: str | Path, by_judge: list[dict], by_people: l
     split = {"train": [r["pair_id"] for r in train_j], "heldout": [r["pair_id"] for r in held_j]}
     if not held_j:
         return metrics, split
+    sides = {}
     for arm, records in zip(ARMS, (by_judge, by_people)):
         m = train_reward_model(base_model, records, cfg, Path(out_dir) / arm,
                                callbacks=callbacks_for(arm) if callbacks_for else (),
                                eval_sets={"heldout_human": held_h, "heldout_judge": held_j})
         for key in ("heldout_human_accuracy", "heldout_judge_accuracy", "train_accuracy"):
             metrics[f"{arm}_arm/{key}"] = m[key]
+        sides[arm] = np.sign(m["heldout_judge_margins"])  # both on the same records: which response it prefers
+    metrics["arms/n_heldout_rank_differ"] = int((sides["judge"] != sides["human"]).sum())
     return metrics, split
 
 

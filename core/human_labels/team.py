@@ -39,7 +39,8 @@ def annotator_summary(store: Store, source: str) -> dict:
     n_votes = deciding.map(len)
     unanimous = deciding.map(lambda v: len(set(v)) == 1)
     split = deciding.map(is_split)
-    shared = set(n_votes[n_votes >= 2].index)
+    every = votes.map(len)  # agreement between people reads every vote, decisive or not
+    shared = set(every[every >= 2].index)
     per_person = []
     for who, mine in labels.groupby("annotator"):
         with_others = mine[mine["pair_id"].isin(shared)]
@@ -57,7 +58,7 @@ def annotator_summary(store: Store, source: str) -> dict:
         stats = stats_from_counts(joint_counts(label_codes(both[a]), label_codes(both[b])))
         pairwise.append({"Annotator 1": a, "Annotator 2": b, "Pairs both labelled": len(both),
                          "Agreement": float(stats["agreement"]), "Cohen's kappa": float(stats["cohen_kappa"])})
-    multi = votes[n_votes >= 2]
+    multi = votes[every >= 2]
     return {
         "n_labels": len(labels), "n_pairs": len(votes), "policy": policy, "not_counted": int((~counted).sum()),
         "not_counted_agree": _agree_with_consensus(labels[~counted], deciding),

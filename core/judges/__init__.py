@@ -46,7 +46,8 @@ def judge_config_from(name_or_path: str, **overrides) -> JudgeConfig:
 
 def make_judge(spec: JudgeConfig | str, *, store=None, **overrides) -> Judge:
     """The judge of a config, built-in name or YAML file. ``store`` holds the API judge's cache
-    of paid answers (default: the shared run store, ``core.store.default_store_path``)."""
+    of paid answers (default: the shared run store, ``core.store.default_store_path``) and, for a
+    calibrated judge, its raw judges' stored readings, used instead of reading them again."""
     cfg = spec if isinstance(spec, JudgeConfig) else judge_config_from(spec, **overrides)
     if cfg.backend in ("longest", "shortest"):
         from core.judges.baselines import LengthJudge
@@ -70,8 +71,10 @@ def make_judge(spec: JudgeConfig | str, *, store=None, **overrides) -> Judge:
         judge = OpenAIJudge.from_config(cfg, store=store)
     elif cfg.backend == "calibrated":
         from core.judges.calibrated import CalibratedJudge
+        from core.judges.stored import StoredReadings
 
-        judge = CalibratedJudge.from_config(cfg, build=lambda raw: make_judge(raw, store=store))
+        stored = None if store is None else (lambda key: StoredReadings(store, key))  # readings already paid for
+        judge = CalibratedJudge.from_config(cfg, build=lambda raw: make_judge(raw, store=store), stored=stored)
     else:  # JudgeConfig validates backend; this guards a new backend without a branch
         raise ConfigError(f"judge backend {cfg.backend!r} has no implementation")
     judge.tie_margin = cfg.tie_margin

@@ -37,9 +37,13 @@ class JudgeIdentity:
     name: str  # readable: 'smollm2-135m-letters', 'openai-gpt-4o-mini', 'longest'
     digest: str  # sha256 of the canonical definition
     definition: dict  # what the digest covers, JSON-ready
+    fitted_on: tuple[str, ...] = ()  # a calibrated judge: the sources whose labels it was fitted on (in its file)
 
     def to_json(self) -> str:
-        return json.dumps(self.definition, sort_keys=True, ensure_ascii=False)
+        """The definition as stored beside the key; a calibrated judge's also names the sources it was
+        fitted on (already covered by the digest, through the file's bytes)."""
+        extra = {"fitted_on": list(self.fitted_on)} if self.fitted_on else {}
+        return json.dumps({**self.definition, **extra}, sort_keys=True, ensure_ascii=False)
 
 
 def readable_name(cfg: JudgeConfig) -> str:
@@ -65,11 +69,14 @@ def judge_identity(cfg: JudgeConfig) -> JudgeIdentity:
     if cfg.backend in ("local", "openai"):
         definition["principles"] = read_principles(cfg.principles)
         definition["template"] = TEMPLATES["letters" if cfg.backend == "openai" else cfg.method]
+    fitted_on: tuple[str, ...] = ()
     for name in HASHED_FILES:
         value = fields.get(name)
         if isinstance(value, str) and value and Path(value).is_file():
-            definition[f"{name}_sha256"] = hashlib.sha256(Path(value).read_bytes()).hexdigest()
+            content = Path(value).read_bytes()
+            definition[f"{name}_sha256"] = hashlib.sha256(content).hexdigest()
             fields[name] = Path(value).name
+            fitted_on = _trained_on_sources(content)
     if cfg.backend != "random":
         fields.pop("seed", None)  # only the random yardstick reads it
     if "base_url" in fields:
@@ -78,7 +85,17 @@ def judge_identity(cfg: JudgeConfig) -> JudgeIdentity:
     name = readable_name(cfg)
     plain = name in PLAIN_NAMES or (cfg.backend == "random" and cfg.seed == 0 and cfg.tie_margin == 0)
     return JudgeIdentity(key=name if plain else f"{name}@{digest[:8]}", name=name, digest=digest,
-                         definition=definition)
+                         definition=definition, fitted_on=fitted_on)
+
+
+def _trained_on_sources(content: bytes) -> tuple[str, ...]:
+    """``trained_on.sources`` of a calibration file (empty where it names none or is not JSON: the
+    judge's own loader says what is wrong with the file)."""
+    try:
+        sources = (json.loads(content).get("trained_on") or {}).get("sources") or []
+    except (ValueError, AttributeError):
+        return ()
+    return tuple(str(s) for s in sources) if isinstance(sources, list) else ()
 
 
 def readable(key: str) -> str:

@@ -45,12 +45,13 @@ def source_pairs(store: Store, source: str) -> list[ResponsePair]:
 
 
 def judge_source(store: Store, source: str, judges, progress=None) -> None:
-    """Judge every pair of a source with each judge (names, YAML paths or JudgeConfigs), resumably."""
+    """Judge every pair of a source with each judge (names, YAML paths or JudgeConfigs), resumably; a
+    calibrated judge reuses its raw judges' readings that ``store`` holds."""
     from core.judges import make_judge
 
     pairs = source_pairs(store, source)
     for spec in judges:
-        judge = make_judge(spec)
+        judge = make_judge(spec, store=store)
         try:
             label_pairs(store, judge, pairs, progress=progress)
         finally:

@@ -47,9 +47,10 @@ def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardC
     and training resumes from the newest complete one (weights, optimizer, scheduler, RNG and
     data position), so a killed run goes on from step k instead of 0; the same records must
     be given again. Returns metrics: ``train_accuracy``, ``heldout_accuracy`` (vs the judge),
-    ``human_accuracy`` (vs human labels, when given), ``<name>_accuracy`` for each of
-    ``eval_sets`` (more records to score, by name), pair counts, ``resumed_from_step``, and
-    ``path``. ``report_to``: trackers transformers also sends the logs to (``RunConfig.report_to``).
+    ``human_accuracy`` (vs human labels, when given), ``<name>_accuracy`` and ``<name>_margins``
+    (r(chosen) - r(rejected) per record, a list) for each of ``eval_sets`` (more records to score,
+    by name), pair counts, ``resumed_from_step``, and ``path``. ``report_to``: trackers
+    transformers also sends the logs to (``RunConfig.report_to``).
     """
     from datasets import Dataset
     from transformers import PrinterCallback
@@ -93,7 +94,9 @@ def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardC
         "resumed_from_step": checkpoint_step(resume), "path": str(out_dir),
     }
     for name, extra in (eval_sets or {}).items():
-        metrics[f"{name}_accuracy"] = pairwise_accuracy(model, tokenizer, extra)
+        margins = pairwise_margins(model, tokenizer, extra)
+        metrics[f"{name}_accuracy"] = accuracy_of(margins)
+        metrics[f"{name}_margins"] = margins.tolist()  # per pair, so two models can be compared pair by pair
     return metrics
 
 
@@ -102,18 +105,30 @@ def score_conversations(model, tokenizer, conversations: Sequence[list[dict]], b
     import torch
 
     texts = [tokenizer.apply_chat_template(c, tokenize=False) for c in conversations]
+    device = getattr(model, "device", None)  # a transformers model knows its device; a bare module (tests) may not
     out = []
     for start in range(0, len(texts), batch_size):
         enc = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.no_grad():
-            out.append(model(**enc.to(model.device)).logits[:, 0].float().cpu().numpy())
+            out.append(model(**(enc.to(device) if device is not None else enc)).logits[:, 0].float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def pairwise_margins(model, tokenizer, records: Sequence[dict]) -> np.ndarray:
+    """r(chosen) - r(rejected) per record."""
+    if not records:
+        return np.zeros(0)
+    chosen = score_conversations(model, tokenizer, [r["prompt"] + r["chosen"] for r in records])
+    rejected = score_conversations(model, tokenizer, [r["prompt"] + r["rejected"] for r in records])
+    return chosen - rejected
+
+
+def accuracy_of(margins: np.ndarray) -> float:
+    """Share of pairs with a positive margin; ties count half; NaN without pairs."""
+    margins = np.asarray(margins, dtype=np.float64)
+    return float(np.mean((margins > 0) + 0.5 * (margins == 0))) if margins.size else float("nan")
 
 
 def pairwise_accuracy(model, tokenizer, records: Sequence[dict]) -> float:
     """Share of pairs where r(chosen) > r(rejected); ties count half."""
-    if not records:
-        return float("nan")
-    chosen = score_conversations(model, tokenizer, [r["prompt"] + r["chosen"] for r in records])
-    rejected = score_conversations(model, tokenizer, [r["prompt"] + r["rejected"] for r in records])
-    return float(np.mean((chosen > rejected) + 0.5 * (chosen == rejected)))
+    return accuracy_of(pairwise_margins(model, tokenizer, records))

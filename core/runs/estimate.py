@@ -2,10 +2,15 @@
 
 A stage's duration is read from the timestamps the run already wrote (no extra bookkeeping):
 generation ends when the round's first pair is stored, judging with its last judgment (or the
-judge's padding attack), the reward model with its evaluation metrics, PPO with its last
-update. Each stage's seconds are divided by the work it did (responses x tokens, pairs, pairs x
-epochs, rollouts x tokens), and the new run's work is priced at the median rate of finished
-runs that used the same policy and judge: a time measured with other models says nothing.
+judge's padding attack), the reward model with its evaluation metrics, the RLHF arm
+(``reward.rlhf_arm``) with its metrics, PPO with its last update. Each stage's seconds are
+divided by the work it did (responses x tokens, pairs, pairs x epochs, two reward models x arm
+pairs x epochs, rollouts x tokens), and the new run's work is priced at the median rate of
+finished runs that used the same policy and judge: a time measured with other models says
+nothing. The arm trains two more reward models per round, on the human-labelled pairs: a run
+that had none is priced at the reward model's own rate per pair and epoch, and the new run's
+arm pairs are counted as the lines of its ``human_pairs`` file (its own spot-checks, fewer, left
+out), as a past run's are, so the share of pairs the arm leaves out is in the rate.
 """
 from __future__ import annotations
 
@@ -17,16 +22,32 @@ import pandas as pd
 from core.config import RunConfig, config_from_dict
 from core.store import RunStatus, Store
 
-STAGES = ("generation", "judging", "reward model", "PPO")
+STAGES = ("generation", "judging", "reward model", "RLHF arm", "PPO")
+ARM_STAGES = ("reward_arms", "reward_judge_arm", "reward_human_arm")  # metrics the RLHF arm writes
 
 
-def stage_work(cfg: RunConfig) -> dict[str, float]:
-    """The work of one round per stage, in the units its rate is measured in."""
+def stage_work(cfg: RunConfig, arm_pairs: float | None = None) -> dict[str, float]:
+    """The work of one round per stage, in the units its rate is measured in. ``arm_pairs``: the
+    RLHF arm's pairs per round (default: ``human_pair_count`` of the config's file)."""
     n_resp = cfg.prompts.n * cfg.generation.responses_per_prompt
     n_pairs = cfg.prompts.n * math.comb(cfg.generation.responses_per_prompt, 2)
+    if arm_pairs is None:
+        arm_pairs = human_pair_count(cfg) if cfg.reward.rlhf_arm else 0
     return {"generation": n_resp * cfg.generation.max_new_tokens, "judging": n_pairs,
             "reward model": n_pairs * cfg.reward.epochs,
+            "RLHF arm": 2 * arm_pairs * cfg.reward.epochs if cfg.reward.rlhf_arm else 0.0,
             "PPO": cfg.ppo.updates * cfg.ppo.batch_size * cfg.ppo.response_length}
+
+
+def human_pair_count(cfg: RunConfig) -> int:
+    """Pairs in the config's ``human_pairs`` file (its non-empty lines; 0 without one or unreadable)."""
+    if not cfg.human_pairs:
+        return 0
+    try:
+        with open(cfg.human_pairs, encoding="utf-8", errors="replace") as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return 0
 
 
 def models_key(cfg: RunConfig) -> tuple:
@@ -49,10 +70,12 @@ def stage_seconds(store: Store, run_id: str) -> pd.DataFrame | None:
     rows, start = [], float(run["created_at"])
     for round_ in sorted(pairs["round"].unique()):
         m = metrics[metrics["round"] == round_]
+        reward_end = m.loc[m["stage"].isin(["reward", "reward_eval", "reward_probe"]), "created_at"].max()
+        arm_end = m.loc[m["stage"].isin(ARM_STAGES), "created_at"].max()
         ends = [pairs.loc[pairs["round"] == round_, "created_at"].min(),
                 max(judged.loc[judged["round"] == round_, "created_at"].max(),
                     m.loc[m["stage"] == "judge_attack", "created_at"].max(), key=_or_zero),
-                m.loc[m["stage"].isin(["reward", "reward_eval", "reward_probe"]), "created_at"].max(),
+                reward_end, reward_end if pd.isna(arm_end) else arm_end,  # no arm: it took no time
                 m.loc[m["stage"] == "ppo", "created_at"].max()]
         if round_ == pairs["round"].max():
             ends[-1] = float(run["updated_at"])  # saving the last policy belongs to the run too
@@ -82,7 +105,7 @@ def estimate_run(store: Store, cfg: RunConfig) -> Estimate:
     """The run's expected wall time: each finished run with the same policy and judge in ``store``
     prices this config at its own per-stage rates; the estimate is their median, per stage, and
     their range says how much the runs disagreed. ``seconds`` is None (``text`` says why) without one."""
-    priced = [_priced(timings, past, cfg) for past, timings in _matching_timings(store, cfg)]
+    priced = [_priced(timings, past, cfg, arm_pairs) for past, timings, arm_pairs in _matching_timings(store, cfg)]
     who = (f"policy '{cfg.policy_model}', {cfg.judge.backend} judge '{cfg.judge.model}' ({cfg.judge.method}) and "
            f"RL '{cfg.rl.algorithm}' against the {cfg.rl.reward.replace('_', ' ')}")
     if not priced:
@@ -90,7 +113,7 @@ def estimate_run(store: Store, cfg: RunConfig) -> Estimate:
     frame = pd.DataFrame(priced)
     per_stage = {s: float(frame[s].median()) for s in STAGES}
     total, totals = sum(per_stage.values()), frame.sum(axis=1)
-    parts = ", ".join(f"{s} {format_seconds(v)}" for s, v in per_stage.items())
+    parts = ", ".join(f"{s} {format_seconds(v)}" for s, v in per_stage.items() if v or s != "RLHF arm")
     spread = (f"; priced at each run's own speed: {format_seconds(totals.min())} to {format_seconds(totals.max())}"
               if len(priced) > 1 else "")
     text = (f"Estimated time: about {format_seconds(total)} ({parts}), from {len(priced)} finished "
@@ -100,7 +123,8 @@ def estimate_run(store: Store, cfg: RunConfig) -> Estimate:
 
 
 def _matching_timings(store: Store, cfg: RunConfig):
-    """(config, stage timings) of each succeeded, never-resumed run with the models of ``cfg``."""
+    """(config, stage timings, RLHF-arm pairs per round) of each succeeded, never-resumed run with
+    the models of ``cfg``."""
     for run in store.list_runs().to_dict("records"):
         if run["status"] != RunStatus.SUCCEEDED.value:
             continue
@@ -110,15 +134,31 @@ def _matching_timings(store: Store, cfg: RunConfig):
             continue
         timings = stage_seconds(store, run["run_id"]) if models_key(past) == models_key(cfg) else None
         if timings is not None:
-            yield past, timings
+            yield past, timings, _arm_pairs(store, run["run_id"], past)
 
 
-def _priced(timings: pd.DataFrame, past: RunConfig, cfg: RunConfig) -> dict[str, float]:
-    """Seconds per stage for ``cfg`` at the rates (seconds per unit of work, all rounds) of a past run."""
+def _arm_pairs(store: Store, run_id: str, past: RunConfig) -> float:
+    """A past run's RLHF-arm pairs per round in the unit a new run's are counted in (its human_pairs
+    file's lines, so the share the arm leaves out is in the rate); the pairs it used where that file is gone."""
+    if not past.reward.rlhf_arm:
+        return 0.0
+    if lines := human_pair_count(past):
+        return float(lines)
+    arms = store.metrics_frame(run_id, stage="reward_arms")
+    used = arms.loc[arms["key"] == "arms/n_pairs", "value"]
+    return float(used.mean()) if len(used) else 0.0
+
+
+def _priced(timings: pd.DataFrame, past: RunConfig, cfg: RunConfig, arm_pairs: float = 0.0) -> dict[str, float]:
+    """Seconds per stage for ``cfg`` at the rates (seconds per unit of work, all rounds) of a past run.
+    A past run without the RLHF arm prices the arm's two reward models at its reward model's rate."""
     spent = timings.groupby("stage")["seconds"].sum()
-    done, todo = stage_work(past), stage_work(cfg)
+    done, todo = stage_work(past, arm_pairs), stage_work(cfg)
     rounds = timings["round"].nunique()
-    return {s: float(spent[s]) / max(done[s] * rounds, 1e-9) * todo[s] * cfg.rounds for s in STAGES}
+    rate = {s: float(spent[s]) / max(done[s] * rounds, 1e-9) for s in STAGES}
+    if not done["RLHF arm"]:  # no arm (or nothing known of its pairs): the reward model's own rate
+        rate["RLHF arm"] = rate["reward model"]
+    return {s: rate[s] * todo[s] * cfg.rounds for s in STAGES}
 
 
 def format_seconds(seconds: float) -> str:

@@ -89,6 +89,15 @@ class PairsTable:
         df["consistent"] = df["consistent"].map({1: True, 0: False}).astype(object)
         return df
 
+    def judgments_with_texts(self, judge: str) -> pd.DataFrame:
+        """Every judgment of ``judge`` with the texts it read (prompt, response_a, response_b), raw answers
+        left out: how a verdict already paid for is found again for the same texts under another id."""
+        df = self._frame("SELECT p.prompt, p.response_a, p.response_b, j.pair_id, j.judge, j.verdict, j.p_a, "
+                         "j.p_a_ab, j.p_a_ba, j.consistent, j.tokens_in, j.tokens_out, j.seconds "
+                         "FROM judgments j JOIN pairs p USING (pair_id) WHERE j.judge = ?", (judge,))
+        df["consistent"] = df["consistent"].map({1: True, 0: False}).astype(object)
+        return df
+
     def get_pairs(self, pair_ids: Sequence[str]) -> pd.DataFrame:
         marks = ",".join("?" * len(pair_ids))
         return self._frame(f"SELECT * FROM pairs WHERE pair_id IN ({marks})", list(pair_ids))

@@ -16,9 +16,11 @@ from core.human_labels.with_verdicts import read_judged, with_labels
 from core.judges.baselines import YARDSTICKS
 from core.judges.identity import display_names
 from core.store import Store
+from core.wording import interval, missing, number, pct
 
-__all__ = ["CONSENSUS_RULE", "POLICY_RULES", "change_policy", "policy_choices", "policy_rule", "policy_sentence", "source_policy",
-           "active_estimate", "annotator_summary", "audit_with_votes", "breakdown_table",
+__all__ = ["COLUMN_HELP", "CONSENSUS_RULE", "POLICY_RULES", "change_policy", "policy_choices", "policy_rule",
+           "policy_sentence", "source_policy", "active_estimate", "annotator_summary", "audit_with_votes",
+           "breakdown_table",
            "display_names", "focus_order", "judge_definitions_table", "read_judged", "summary_sentence",
            "summary_table"]
 
@@ -35,37 +37,65 @@ def focus_order(reports: dict[str, dict]) -> list[str]:
 
 
 def summary_table(reports: dict[str, dict]) -> pd.DataFrame:
-    """One row per judge: the headline numbers side by side, under names a reader knows, rounded
-    (agreement and shares as 0-1 to 3 places, kappa to 2; the judge as its readable name)."""
+    """One row per judge: the headline numbers side by side, under names a reader knows, agreement and
+    κ each with its 95% CI in one text column ('43% (38%–48%)'), so the table fits a 1280 px screen;
+    the judge as its readable name."""
     shown = display_names(list(reports))
     rows = []
     for name, r in reports.items():
-        lo, hi = r["agreement_ci95"]
-        rows.append({"Judge": shown[name], "Pairs": r["n_pairs"], "Agreement": r["agreement"],
-                     "95% CI low": lo, "95% CI high": hi, "Agreement without ties": r["agreement_no_ties"],
-                     "Cohen's κ": r["cohen_kappa"], "Same verdict in both orders": r["position_consistency"],
-                     "Judge picks longer": r["judge_p_longer"], "Humans pick longer": r["human_p_longer"],
-                     "Calibration error (ECE)": r["ece"]})
-    return pd.DataFrame(rows).round(3).round({"Cohen's κ": 2})
+        detail = r.get("agreement_detail") or {}
+        rows.append({"Judge": shown[name], "Pairs": r["n_pairs"],
+                     "Agreement (95% CI)": _with_ci(r["agreement"], r["agreement_ci95"]),
+                     "No ties": pct(r["agreement_no_ties"]),
+                     "Cohen's κ (95% CI)": _with_ci(r["cohen_kappa"], detail.get("cohen_kappa_ci95"), spec=".2f"),
+                     "Both orders": pct(r["position_consistency"]),
+                     "Longer: judge / people": f"{pct(r['judge_p_longer'])} / {pct(r['human_p_longer'])}",
+                     "ECE": number(r["ece"])})
+    return pd.DataFrame(rows)
+
+
+COLUMN_HELP = {  # what each short column header of the audit tables means (the page shows it on hover)
+    "Judge": "The judge's readable name; the definition digest is added only where two judges share a name.",
+    "Pairs": "Pairs with both a human label and this judge's verdict.",
+    "Agreement (95% CI)": "Share of pairs where the judge's verdict is the people's label, ties counted as a label "
+                          "(MT-Bench); seeded bootstrap 95% CI.",
+    "No ties": "Agreement on the pairs where neither people nor the judge said TIE (its 95% CI is in the findings "
+               "above).",
+    "Cohen's κ (95% CI)": "Agreement beyond what guessing with the same label frequencies gives: 0 is chance, "
+                          "below 0 worse than chance.",
+    "Both orders": "Share of pairs where the judge gave the same verdict with A shown first and with B shown first.",
+    "Longer: judge / people": "How often the judge, and the people, preferred the longer answer.",
+    "ECE": "Calibration error: how far the judge's stated confidence is from how often it agrees with people.",
+    "Without ties": "Agreement on the pairs where neither people nor the judge said TIE.",
+    "Cohen's κ": "Agreement beyond chance: 0 is chance, below 0 worse than chance.",
+}
 
 
 def breakdown_table(rows: list[dict] | None) -> pd.DataFrame:
-    """A per-category (or per-principle) breakdown with each CI as two rounded columns."""
+    """A per-category (or per-principle) breakdown, each value with its 95% CI in one text column."""
     if not rows:
         return pd.DataFrame()
-    table = pd.DataFrame(rows)
-    for name in [c for c in table.columns if c.endswith("_ci95")]:
-        bounds = [v if isinstance(v, (list, tuple)) else [None, None] for v in table.pop(name)]
-        table[f"{name[:-5]} 95% CI low"] = [b[0] for b in bounds]
-        table[f"{name[:-5]} 95% CI high"] = [b[1] for b in bounds]
-    table.columns = [_HUMAN_COLUMNS.get(c, c.replace("_", " ")).capitalize() if c[:1].islower() else c
-                     for c in table.columns]
-    return table.round(3)
+    out = []
+    for row in rows:
+        line = {"Group": row.get("group"), "Pairs": row.get("n_pairs")}
+        if "agreement" in row:
+            line["Agreement (95% CI)"] = _with_ci(row["agreement"], row.get("agreement_ci95"))
+        if "agreement_no_ties" in row:
+            line["Without ties"] = pct(row["agreement_no_ties"])
+        if "cohen_kappa" in row:
+            line["Cohen's κ"] = _with_ci(row["cohen_kappa"], row.get("cohen_kappa_ci95"), spec=".2f")
+        if "judge_p_longer" in row:
+            line["Longer: judge / people"] = f"{pct(row['judge_p_longer'])} / {pct(row.get('human_p_longer'))}"
+        out.append(line)
+    return pd.DataFrame(out)
 
 
-_HUMAN_COLUMNS = {"n_pairs": "pairs", "n": "pairs", "cohen_kappa": "Cohen's κ", "position_consistency":
-                  "same verdict in both orders", "judge_p_longer": "judge picks longer",
-                  "human_p_longer": "humans pick longer"}
+def _with_ci(value, ci, *, spec: str = ".0%") -> str:
+    """'43% (38%–48%)' or '0.12 (-0.02 to 0.25)'; the value alone where its CI is undefined."""
+    text = number(value, spec)
+    if not ci or missing(ci[0]) or missing(ci[1]):
+        return text
+    return f"{text} ({interval(ci[0], ci[1], spec=spec, label='', joiner=' to ' if spec == '.2f' else None)})"
 
 
 def judge_definitions_table(store: Store, judges: list[str]) -> pd.DataFrame:

@@ -41,7 +41,8 @@ def agreement_figure(reports: dict[str, dict]) -> go.Figure:
         cis = [reports[n]["agreement_detail"][ci_key] for n in names]
         fig.add_bar(x=[_names(names)[n] for n in names], y=vals, name=label,
                     error_y=_err(vals, [_num(c[0]) for c in cis], [_num(c[1]) for c in cis]))
-    fig.update_layout(title="Agreement with humans (95% CI)", barmode="group", yaxis_range=[-0.2, 1], **_LAYOUT)
+    fig.update_layout(title="Agreement with humans (95% CI)", barmode="group", yaxis_range=[-0.2, 1],
+                      xaxis_title="judge", yaxis_title="agreement (share) and Cohen's κ", **_LAYOUT)
     return fig
 
 
@@ -52,7 +53,8 @@ def confusion_figure(report: dict) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=z, x=[f"judge {c}" for c in cols], y=[f"human {h}" for h in LABELS],
                                colorscale="Blues", text=z, texttemplate="%{text}", showscale=False))
     judge = report.get("judge")
-    fig.update_layout(title=f"Confusion: {_names([judge])[judge] if judge else 'judge'} vs humans", **_LAYOUT)
+    fig.update_layout(title=f"Confusion: {_names([judge])[judge] if judge else 'judge'} vs humans",
+                      xaxis_title="judge's verdict", yaxis_title="people's label (pairs in each cell)", **_LAYOUT)
     fig.update_yaxes(autorange="reversed")
     return fig
 
@@ -65,7 +67,8 @@ def position_figure(reports: dict[str, dict]) -> go.Figure:
     fig.add_bar(x=labels, y=[_num(reports[n]["position"].get("first_slot_share")) for n in names],
                 name="of the flips: sided with the first slot")
     fig.add_hline(y=0.5, line_dash="dot", annotation_text="0.5")
-    fig.update_layout(title="Position consistency", barmode="group", yaxis_range=[0, 1], **_LAYOUT)
+    fig.update_layout(title="Position consistency", barmode="group", yaxis_range=[0, 1], xaxis_title="judge",
+                      yaxis_title="share of pairs", **_LAYOUT)
     return fig
 
 
@@ -78,7 +81,9 @@ def p_longer_figure(reports: dict[str, dict]) -> go.Figure:
         cis = [reports[n]["verbosity"][f"{who}_p_longer_ci95"] for n in names]
         fig.add_bar(x=[_names(names)[n] for n in names], y=vals, name=who, error_y=_err(vals, [_num(c[0]) for c in cis], [_num(c[1]) for c in cis]))
     fig.add_hline(y=0.5, line_dash="dot")
-    fig.update_layout(title="P(prefer the longer response)", barmode="group", yaxis_range=[0, 1], **_LAYOUT)
+    fig.update_layout(title="P(prefer the longer response)", barmode="group", yaxis_range=[0, 1],
+                      xaxis_title="judge (and the people, on the same pairs)",
+                      yaxis_title="share of pairs won by the longer answer", **_LAYOUT)
     return fig
 
 
@@ -89,7 +94,9 @@ def length_bucket_figure(reports: dict[str, dict]) -> go.Figure:
         rows = r.get("agreement_by_length") or []
         fig.add_scatter(x=[str(x["length_diff"]) for x in rows], y=[_num(x["agreement"]) for x in rows],
                         mode="lines+markers", name=shown[name], line=dict(color=colours[name]))
-    fig.update_layout(title="Agreement by length difference (chars, |A − B|)", yaxis_range=[0, 1], **_LAYOUT)
+    fig.update_layout(title="Agreement by length difference", yaxis_range=[0, 1],
+                      xaxis_title="|length of A − length of B| (characters)", yaxis_title="agreement with humans",
+                      **_LAYOUT)
     return fig
 
 
@@ -116,17 +123,39 @@ def _num(x) -> float:
 
 
 def cost_figure(costs: dict[str, dict]) -> go.Figure:
-    """Money per 1,000 labels: each judge (``core.audit.cost.source_costs``) beside human labels."""
-    fig = go.Figure()
-    fig.update_layout(title="Cost per 1,000 labels", yaxis_title="money per 1,000 labels", **_LAYOUT)
+    """Per 1,000 labels, side by side: money for each judge (``core.audit.cost.source_costs``) beside
+    human labels, and the compute time each judge took. A judge whose compute is not priced reads
+    'compute not priced' on its bar, not a bare $0.00."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.14,
+                        subplot_titles=("Money per 1,000 labels", "Compute per 1,000 labels"))
+    fig.update_layout(title="Cost per 1,000 labels", showlegend=False, **_LAYOUT)
+    fig.update_layout(margin=dict(l=60, r=20, t=80, b=60))
+    fig.update_xaxes(title_text="who labels", row=1, col=1)
+    fig.update_yaxes(title_text="money ($) per 1,000 labels", row=1, col=1)
+    fig.update_xaxes(title_text="judge", row=1, col=2)
+    fig.update_yaxes(title_text="compute minutes per 1,000 labels", row=1, col=2)
     if not costs:
         return fig
     first = next(iter(costs.values()))
     names = [*_names(costs).values(), "human labels"]
     values = [_num(c["money_per_1k_labels"]) for c in costs.values()] + [first["human_money_per_1k_labels"]]
-    fig.add_bar(x=names, y=values, text=[f"${v:,.2f}" for v in values], textposition="outside",
-                marker_color=["#4c78a8"] * len(costs) + ["#f58518"], showlegend=False)
+    texts = [_money_text(c) for c in costs.values()] + [f"${values[-1]:,.2f}"]
+    fig.add_bar(x=names, y=values, text=texts, textposition="outside",
+                marker_color=["#4c78a8"] * len(costs) + ["#f58518"], row=1, col=1)
     paper = first["reference_ai_money_per_1k_labels"]
-    fig.add_hline(y=paper, line_dash="dot", annotation_text=f"RLAIF paper's AI labels: ${paper:,.0f}")
-    fig.update_yaxes(range=[0, 1.2 * max([v for v in values if v == v] + [paper, 1.0])])
+    fig.add_hline(y=paper, line_dash="dot", annotation_text=f"RLAIF paper's AI labels: ${paper:,.0f}", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.2 * max([v for v in values if v == v] + [paper, 1.0])], row=1, col=1)
+    minutes = [_num(c["seconds_per_1k_labels"]) / 60 for c in costs.values()]
+    fig.add_bar(x=names[:-1], y=minutes, text=[f"{m:,.1f} min" if m == m else "n/a" for m in minutes],
+                textposition="outside", marker_color="#72b7b2", row=1, col=2)
+    fig.update_yaxes(range=[0, 1.2 * max([m for m in minutes if m == m] + [1.0])], row=1, col=2)
     return fig
+
+
+def _money_text(cost: dict) -> str:
+    """The bar's label: its money, or that its compute was not priced (a local judge at $0 by omission)."""
+    unpriced = (not cost.get("price_per_compute_hour") and cost["money_per_1k_labels"] == 0
+                and _num(cost["seconds_per_1k_labels"]) >= 1)
+    return "compute not priced" if unpriced else f"${_num(cost['money_per_1k_labels']):,.2f}"

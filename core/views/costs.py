@@ -11,34 +11,56 @@ from core.audit.cost import RLAIF_PAPER_HUMAN_LABEL_COST, costs_from_totals
 from core.judges.identity import display_names, readable
 from core.store import Store
 
-__all__ = ["RLAIF_PAPER_HUMAN_LABEL_COST", "cost_sentence", "cost_table", "costs_from_totals", "format_cost",
-           "source_costs"]
+__all__ = ["COST_COLUMN_HELP", "RLAIF_PAPER_HUMAN_LABEL_COST", "cost_sentence", "cost_table", "costs_from_totals",
+           "format_cost", "source_costs"]
 
 
 def source_costs(store: Store, source: str, *, price_per_1k_input_tokens: float = 0.0,
                  price_per_1k_output_tokens: float = 0.0,
-                 human_label_cost: float = RLAIF_PAPER_HUMAN_LABEL_COST) -> dict[str, dict]:
+                 human_label_cost: float = RLAIF_PAPER_HUMAN_LABEL_COST,
+                 price_per_compute_hour: float = 0.0) -> dict[str, dict]:
     """``label_cost`` per judge of one pair source (``dataset:<name>`` or ``run:<id>``), by judge name.
 
     The sums come from SQL (``Store.judgment_cost_totals``); every judge is priced at the same
-    token prices, so the judges and the human cost compare.
+    token and compute-hour prices, so the judges and the human cost compare.
     """
     return costs_from_totals(store.judgment_cost_totals(source), price_per_1k_input_tokens=price_per_1k_input_tokens,
-                             price_per_1k_output_tokens=price_per_1k_output_tokens, human_label_cost=human_label_cost)
+                             price_per_1k_output_tokens=price_per_1k_output_tokens, human_label_cost=human_label_cost,
+                             price_per_compute_hour=price_per_compute_hour)
 
 
 def cost_table(costs: dict[str, dict]) -> pd.DataFrame:
-    """One row per judge of ``source_costs``: compute, tokens and money per 1,000 labels, beside humans
-    (``humans x dearer`` is left empty for a judge that costs no money)."""
+    """One row per judge of ``source_costs``, then one for human labels: labels, compute time, tokens
+    (whole numbers) and money per 1,000 labels, and how many times dearer human labels are (empty
+    for a judge that costs no money). Few columns, so the table fits a laptop screen."""
     shown = display_names(list(costs))
-    rows = [{"judge": shown[judge], "labels": c["n_labels"], "usable labels": c["n_usable"],
-             "compute s / 1k labels": c["seconds_per_1k_labels"],
-             "tokens in / 1k labels": c["tokens_in_per_1k_labels"],
-             "tokens out / 1k labels": c["tokens_out_per_1k_labels"],
-             "$ / 1k labels": c["money_per_1k_labels"], "$ / 1k usable labels": c["money_per_1k_usable_labels"],
-             "human $ / 1k labels": c["human_money_per_1k_labels"],
-             "humans x dearer": c["human_to_judge_cost_ratio"]} for judge, c in costs.items()]
-    return pd.DataFrame(rows).replace([math.inf], math.nan).round(4)
+    rows = [{"Judge": shown[judge], "Labels (usable)": f"{c['n_labels']:,} ({c['n_usable']:,})",
+             "Compute / 1k": _duration_words(c["seconds_per_1k_labels"]),
+             "Tokens in / out / 1k": f"{_whole(c['tokens_in_per_1k_labels'])} / "
+                                     f"{_whole(c['tokens_out_per_1k_labels'])}",
+             "$ / 1k labels": c["money_per_1k_labels"], "$ / 1k usable": c["money_per_1k_usable_labels"],
+             "Humans × dearer": c["human_to_judge_cost_ratio"]} for judge, c in costs.items()]
+    if costs:
+        human = next(iter(costs.values()))["human_money_per_1k_labels"]
+        rows.append({"Judge": "human labels", "Labels (usable)": "", "Compute / 1k": "not measured",
+                     "Tokens in / out / 1k": "", "$ / 1k labels": human, "$ / 1k usable": human,
+                     "Humans × dearer": math.nan})
+    return pd.DataFrame(rows).replace([math.inf], math.nan).round(2)
+
+
+COST_COLUMN_HELP = {  # what each short column header of ``cost_table`` means (the page shows it on hover)
+    "Labels (usable)": "Judged pairs, and how many of them were not INVALID.",
+    "Compute / 1k": "Compute time per 1,000 labels: for a local judge its share of the batched passes, for an API "
+                    "judge the request latencies (which overlap).",
+    "Tokens in / out / 1k": "Prompt and generated tokens per 1,000 labels.",
+    "$ / 1k labels": "Money per 1,000 labels at the token prices and the price per compute hour above.",
+    "$ / 1k usable": "Money per 1,000 labels that were not INVALID (an INVALID label is paid for too).",
+    "Humans × dearer": "How many times as much 1,000 human labels cost; empty for a judge that costs no money.",
+}
+
+
+def _whole(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:,.0f}"
 
 
 def cost_sentence(judge: str, cost: dict) -> str:
@@ -47,16 +69,22 @@ def cost_sentence(judge: str, cost: dict) -> str:
     if not cost["n_labels"]:
         return f"{judge} has no labels here yet, so there is no cost to show."
     p_in, p_out = cost["price_per_1k_input_tokens"], cost["price_per_1k_output_tokens"]
+    p_hour = cost.get("price_per_compute_hour", 0.0)
     tokens = cost["tokens_in_per_1k_labels"] + cost["tokens_out_per_1k_labels"]
-    if p_in or p_out:
-        money = (f"cost {_money(cost['money_per_1k_labels'])} at {_money(p_in)} / {_money(p_out)} per 1,000 tokens "
-                 "in / out")
+    priced = ([f"{_money(p_in)} / {_money(p_out)} per 1,000 tokens in / out"] if p_in or p_out else []) + (
+        [f"{_money(p_hour)} per compute hour"] if p_hour else [])
+    computed = cost["seconds_per_1k_labels"] >= 1  # a yardstick's microseconds are no compute worth pricing
+    if priced:
+        money = f"cost {_money(cost['money_per_1k_labels'])} at {' and '.join(priced)}"
     elif tokens > 0:  # tokens were spent, but at no price given: "free" would be a claim nobody measured
         money = f"used {tokens:,.0f} tokens, whose money cost is not counted because no token prices are set"
+    elif computed:  # a local judge: its cost is the machine's time, which $0 would leave out
+        money = ("used no paid tokens; its compute is not priced, so its money cost is not counted (set a price "
+                 "per compute hour to count it)")
     else:
         money = "cost nothing in tokens, as it used none"
     invalid = cost["n_labels"] - cost["n_usable"]
-    if invalid and (p_in or p_out):  # an INVALID label was paid for but teaches nothing
+    if invalid and priced:  # an INVALID label was paid for but teaches nothing
         money += (f" ({invalid} of its {cost['n_labels']} labels {'was' if invalid == 1 else 'were'} INVALID, "
                   f"so 1,000 usable labels cost {_money(cost['money_per_1k_usable_labels'])})")
     ratio = cost["human_to_judge_cost_ratio"]
@@ -78,7 +106,8 @@ def format_cost(cost: dict) -> str:
             f"{cost['tokens_in_per_1k_labels'] / 1000:.0f}k tokens in, "
             f"{cost['tokens_out_per_1k_labels'] / 1000:.1f}k out, "
             f"${cost['money_per_1k_labels']:.2f} at ${cost['price_per_1k_input_tokens']:g}/"
-            f"${cost['price_per_1k_output_tokens']:g} per 1k tokens in/out\n"
+            f"${cost['price_per_1k_output_tokens']:g} per 1k tokens in/out"
+            f" and ${cost.get('price_per_compute_hour', 0.0):g} per compute hour\n"
             f"  human labels        ${cost['human_money_per_1k_labels']:.2f} per 1,000{dearer} "
             f"(RLAIF paper: ${cost['reference_ai_money_per_1k_labels']:.0f} AI vs "
             f"${1000 * RLAIF_PAPER_HUMAN_LABEL_COST:.0f} human)")

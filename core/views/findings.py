@@ -5,9 +5,12 @@ the HTML report show the same sentences.
 """
 from __future__ import annotations
 
+import json
+
 from core.audit.calibration import CALIBRATED_ECE, UNINFORMATIVE_SHARE  # the bars a finding must clear
 from core.audit.yardstick import LENGTH_YARDSTICKS
 from core.judges.baselines import YARDSTICKS
+from core.judges.identity import display_names, readable
 from core.wording import interval, number, pct
 from core.wording import missing as _nan
 
@@ -22,10 +25,13 @@ def findings(report: dict, *, baselines: dict[str, dict] | None = None) -> list[
     """
     out = [_agreement_sentence(report), _position_sentence(report), _verbosity_sentence(report)]
     yardsticks = report.get("length_yardsticks") or {}
-    out += [_length_yardstick_sentence(name, y) for name, y in yardsticks.items()]
+    out += [_length_yardstick_sentence(name, y) for name, y in yardsticks.items() if name != report.get("judge")]
+    named = [*(baselines or {}), *([report["judge"]] if report.get("judge") else [])]
+    shown = display_names(list(dict.fromkeys(named)))
     for name, base in (baselines or {}).items():
         if name != report.get("judge") and name not in yardsticks and base.get("agreement") is not None:
-            out.append(_baseline_sentence(report, name, base, "yardstick" if name in YARDSTICKS else "judge"))
+            kind = "yardstick" if name in YARDSTICKS else "judge"
+            out.append(_baseline_sentence(report, shown[name], base, kind))
     out.append(_calibration_sentence(report))
     return [s for s in out if s]
 
@@ -40,10 +46,18 @@ def _interval(r: dict, key: str) -> tuple[float, float] | None:
 
 def at_chance(report: dict) -> bool:
     """True when Cohen's κ's 95% interval reaches 0 or below: the judge agrees with people no more
-    often than a judge guessing with the same label frequencies would."""
+    often than a judge guessing with the same label frequencies would. It includes the judge that
+    is worse than chance (``worse_than_chance``): callers that word the reading ask that first."""
     ci = _interval(report, "cohen_kappa")
     kappa = report.get("cohen_kappa")
     return ci[0] <= 0 if ci is not None else _nan(kappa) or kappa <= 0
+
+
+def worse_than_chance(report: dict) -> bool:
+    """True when Cohen's κ's whole 95% interval is below 0: the judge disagrees with people more than
+    guessing would. Its verdicts carry information, inverted (its B is people's A more often than not)."""
+    ci = _interval(report, "cohen_kappa")
+    return ci is not None and ci[1] < 0
 
 
 def _agreement_sentence(r: dict) -> str:
@@ -63,7 +77,8 @@ def _agreement_sentence(r: dict) -> str:
         coin_words = (", worse than a coin (its 95% CI is below 50%)" if coin[1] < 0.5
                       else ", no better than a coin (its 95% CI includes 50%)")
     return (f"Agreement with humans: {r['agreement']:.0%} of {r['n_pairs']} pairs ({interval(lo, hi)}), "
-            f"{pct(no_ties)} when ties are left out{coin_words}; Cohen's κ = {number(kappa)}{kappa_ci} ({words}).")
+            f"{pct(no_ties)}{'' if coin is None else f' ({interval(*coin)})'} when ties are left out{coin_words}; "
+            f"Cohen's κ = {number(kappa)}{kappa_ci} ({words}).")
 
 
 def _position_sentence(r: dict) -> str:
@@ -131,7 +146,10 @@ def _baseline_sentence(r: dict, name: str, base: dict, kind: str) -> str:
     if mine is not None and theirs is not None and mine[0] > theirs[1]:
         verb = "beats it (the two 95% CIs do not overlap)"
         if at_chance(r) and at_chance(base):
-            verb += ", though by Cohen's κ neither is better than chance, so the gap is not skill"
+            inverted = [who for who, rep in (("this judge", r), (f"'{name}'", base)) if worse_than_chance(rep)]
+            verb += (", though by Cohen's κ neither is better than chance"
+                     + (f" ({' and '.join(inverted)} worse than chance: inverted)" if inverted else "")
+                     + ", so the gap is not skill")
     elif mine is not None and theirs is not None and mine[1] < theirs[0]:
         verb = "is worse than it (the two 95% CIs do not overlap)"
     else:
@@ -147,14 +165,20 @@ def _calibration_sentence(r: dict) -> str:
     reasons = []
     if decisive is not None and not _nan(decisive) and decisive < UNINFORMATIVE_SHARE:
         reasons.append(f"its confidence left 45–55% on only {decisive:.0%} of pairs")
-    if at_chance(r):
-        reasons.append("its verdicts are no better than chance")
+    inverted = worse_than_chance(r)
+    if inverted:
+        reasons.append("its verdicts are worse than chance (κ's 95% interval is wholly below 0)")
+    elif at_chance(r):
+        reasons.append("its verdicts are no better than chance (κ's 95% interval includes 0)")
     if not reasons:
         sure = "" if decisive is None or _nan(decisive) else (
             f"; it was more than 55% sure either way on {decisive:.0%} of pairs")
         return (f"Calibration: its stated confidence is off by {ece:.0%} on average (ECE){sure}. 0% would mean "
                 "that when it says it is 80% sure, it agrees with people 80% of the time.")
     why = " and ".join(reasons)
+    if inverted:
+        return (f"Calibration: its stated confidence is off by {ece:.0%} on average (ECE), and {why}. Its verdicts "
+                "are informative but inverted: its confidence points the wrong way, not nowhere.")
     if ece <= CALIBRATED_ECE:
         return (f"Calibration: ECE {ece:.0%}: calibrated but uninformative, as {why}. A low ECE here only "
                 "says it knows it is guessing, not that its confidence sorts good verdicts from bad.")
@@ -170,3 +194,37 @@ def _kappa_words(k: float) -> str:
         if k <= limit:
             return words
     return "almost perfect"
+
+
+def stored_fitted_on(store, judge: str) -> tuple[str, ...]:
+    """The sources a calibrated judge was fitted on, from its stored definition (``fitted_on``, written
+    by ``core/judges/identity.py``); empty for any other judge, and for its out-of-fold ('-cv') row,
+    whose verdicts exist only on the pairs it was fitted on."""
+    rows = store.judge_definitions([judge])
+    if rows.empty:
+        return ()
+    definition = json.loads(rows["definition"].iloc[0])
+    return () if "out_of_fold" in definition else tuple(definition.get("fitted_on") or ())
+
+
+def fitted_on_sentence(judge: str, fitted_on, source: str) -> str:
+    """What a calibrated judge was fitted on, and what its cross-validated figure covers, for an audit
+    of its verdicts on ``source``; empty when ``fitted_on`` is (not a calibrated judge)."""
+    if not fitted_on:
+        return ""
+    name, where = readable(judge), ", ".join(fitted_on)
+    if source in fitted_on:
+        return (f"'{name}' was fitted on people's labels of {where}, these pairs among them: its agreement here is "
+                f"in-sample and flatters it. Its cross-validated row ('{name}-cv', stored by `calibrate`) is the "
+                "figure to quote.")
+    return (f"'{name}' was fitted on people's labels of {where}, not on {source}: its cross-validated agreement "
+            f"holds for {where} only. Here it is applied to a source it was not fitted on, where people may prefer "
+            "other things (longer answers where they preferred shorter ones, say), so this audit, not the "
+            "cross-validated figure, is its measure here.")
+
+
+def source_findings(store, reports: dict[str, dict], focus: str, source: str) -> list[str]:
+    """``findings`` of judge ``focus`` on ``source``, and for a calibrated judge what it was fitted on
+    (``fitted_on_sentence``): the Agreement and Report pages show these."""
+    note = fitted_on_sentence(focus, stored_fitted_on(store, focus), source)
+    return findings(reports[focus], baselines=reports) + ([note] if note else [])

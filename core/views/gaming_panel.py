@@ -19,7 +19,14 @@ from core.config import MonitorConfig, config_from_dict
 from core.gaming.monitor import flags_frames, read_flags_jsonl
 from core.gaming.overopt import human_win_rate, overoptimisation_frame
 from core.store import Store
-from core.views.training_monitor import JUDGE_REWARD_NOTE, rl_setup, window_change
+from core.views.training_monitor import (
+    JUDGE_REWARD_NOTE,
+    cap_hides_growth,
+    cap_words,
+    length_cap,
+    rl_setup,
+    window_change,
+)
 from core.wording import interval
 
 STEP_COLUMNS = {  # metric key -> column of the per-update frame
@@ -70,7 +77,8 @@ def gaming_panel(store: Store, run_id: str) -> GamingPanel:
     flags = read_flags(store, run_id)
     audited = store.pairs_frame(dataset=f"ppo-eval/{run_id}")
     over = overopt_frame(ppo, audited, store.human_labels_frame(pair_ids=audited["pair_id"].tolist()))
-    reading = gaming_reading(steps, over, cfg)
+    cap = None if steps.empty else length_cap(store, run_id, round_=int(steps["round"].max()))
+    reading = gaming_reading(steps, over, cfg, cap=cap)
     if reading and rl_setup(store.get_run(run_id)["config"])[1] == "judge":
         reading = f"{JUDGE_REWARD_NOTE} {reading}"
     return GamingPanel(cfg, steps, flags_table(flags), flagged_samples(flags), over, reading, flags_warning(flags))
@@ -170,15 +178,18 @@ def flags_warning(flags: list[dict]) -> str | None:
             + ". Read the flagged samples below: is the policy paid for length rather than for better answers?")
 
 
-def gaming_reading(steps: pd.DataFrame, overopt: pd.DataFrame, cfg: MonitorConfig) -> str | None:
+def gaming_reading(steps: pd.DataFrame, overopt: pd.DataFrame, cfg: MonitorConfig, *,
+                   cap: dict | None = None) -> str | None:
     """One paragraph in plain words on the latest round: how much of the reward gain length
-    explains, and whether the audited win rate follows the proxy reward. None before any data."""
-    parts = [_length_sentence(steps, cfg), _overopt_sentence(overopt, steps)]
+    explains, and whether the audited win rate follows the proxy reward. None before any data.
+    ``cap`` (``training_monitor.length_cap`` of the latest round) says how many rollouts stopped at
+    the length cap: when most did, a flat length is the cap's doing and the reading says so."""
+    parts = [_length_sentence(steps, cfg, cap), _overopt_sentence(overopt, steps)]
     text = " ".join(p for p in parts if p)
     return text or None
 
 
-def _length_sentence(steps: pd.DataFrame, cfg: MonitorConfig) -> str | None:
+def _length_sentence(steps: pd.DataFrame, cfg: MonitorConfig, cap: dict | None = None) -> str | None:
     """Whether the reward moved beyond the monitor's noise band, whether length did (first against
     last quarter of the round's updates, ``window_change``), and how much of the gain length explains."""
     if steps.empty:
@@ -188,7 +199,8 @@ def _length_sentence(steps: pd.DataFrame, cfg: MonitorConfig) -> str | None:
     where = f"Round {int(last['round'])}, step {int(last['step'])}: " if steps["round"].nunique() > 1 else ""
     gain, share, tol = last["reward_gain"], last["length_explained_share"], last["flat_tolerance"]
     moved = window_change(rows["mean_tokens"])
-    length, longer = _length_words(moved, last["length_gain_pct"])
+    length, longer = _length_words(moved, last["length_gain_pct"], cap)
+    capped = cap_hides_growth(cap)
     if not abs(gain) > tol:
         return f"{where}The reward has not moved beyond noise {since} ({gain:+.3g}, within ±{tol:.3g}); {length}."
     if gain < 0:
@@ -198,21 +210,26 @@ def _length_sentence(steps: pd.DataFrame, cfg: MonitorConfig) -> str | None:
     text = f"{where}Length explains {share:.0%} of the reward gain {since} ({gain:+.3g}; {length})"
     if share > cfg.explained_share_threshold and longer:
         return text + ": the policy is gaming the length bias the reward model learned from the judge."
+    if share > cfg.explained_share_threshold and capped:
+        return text + ": by the reward model's pay per token; the cap keeps length from growing, so whether the " \
+                      "policy would game length cannot be seen here."
     if share > cfg.explained_share_threshold:
         return text + ": by the reward model's pay per token, but the length change is within noise, so this is " \
                       "no evidence of gaming yet."
     return text + ": most of the gain is reward the reward model gives beyond length."
 
 
-def _length_words(moved: dict | None, growth: float) -> tuple[str, bool]:
-    """Plain words on the round's length change, and whether it grew beyond noise."""
+def _length_words(moved: dict | None, growth: float, cap: dict | None = None) -> tuple[str, bool]:
+    """Plain words on the round's length change, and whether it grew beyond noise; when most
+    rollouts stopped at the length cap, that the cap hides growth."""
     latest = f"latest {growth:+.0f}% against the start" if math.isfinite(growth) else "length unmeasured"
+    hidden = f"; but {cap_words(cap)}, so the cap hides growth" if cap_hides_growth(cap) else ""
     if moved is None:
-        return f"too few updates to tell a length change from noise, {latest}", False
+        return f"too few updates to tell a length change from noise, {latest}{hidden}", False
     if not moved["beyond_noise"]:
-        return f"no change in length beyond noise, {latest}", False
+        return f"no change in length beyond noise, {latest}{hidden}", False
     way = "longer" if moved["difference"] > 0 else "shorter"
-    return f"responses {way}, {moved['first']:.0f} -> {moved['last']:.0f} tokens, {latest}", way == "longer"
+    return f"responses {way}, {moved['first']:.0f} -> {moved['last']:.0f} tokens, {latest}{hidden}", way == "longer"
 
 
 def _overopt_sentence(overopt: pd.DataFrame, steps: pd.DataFrame) -> str | None:

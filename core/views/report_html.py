@@ -11,9 +11,9 @@ from pathlib import Path
 
 from core.human_labels.with_verdicts import disagreements
 from core.views import audit_charts as charts
-from core.views.agreement import summary_table
+from core.views.agreement import display_names, summary_sentence, summary_table
 from core.views.costs import cost_sentence, cost_table
-from core.views.findings import at_chance, findings
+from core.views.findings import at_chance, findings, worse_than_chance
 
 __all__ = ["build_report_html", "disagreements", "latest_run_with_metrics", "plotly_js", "run_section"]
 
@@ -71,9 +71,13 @@ def _table(frame) -> str:
 
 
 def build_report_html(reports: dict[str, dict], *, source: str, focus: str, examples: list[dict] = (),
-                      costs: dict[str, dict] | None = None, run_html: str = "", labels_note: str = "") -> str:
+                      costs: dict[str, dict] | None = None, run_html: str = "", said: list[str] | None = None,
+                      team: dict | None = None, labels_note: str = "") -> str:
     """The report for judge ``focus`` (others shown beside it as yardsticks).
 
+    ``said``: the findings as the page showed them (``findings.source_findings``); by default
+    ``findings`` of the focus judge. ``team`` (``agreement.annotator_summary``): who labelled the
+    pairs and how well people agree with one another, the ceiling a judge is measured under.
     ``costs`` (``core.audit.cost.source_costs``) adds what the labels cost beside human labels;
     ``run_html`` (``run_section``) what a training run's reward model and PPO showed; ``labels_note``
     (``core.views.agreement.policy_sentence``) how the human labels were combined.
@@ -82,23 +86,25 @@ def build_report_html(reports: dict[str, dict], *, source: str, focus: str, exam
         raise ValueError(f"no audit for judge {focus!r}; audited: {sorted(reports)}")
     e = html.escape
     report = reports[focus]
-    items = "".join(f"<li>{e(s)}</li>" for s in findings(report, baselines=reports))
+    said = findings(report, baselines=reports) if said is None else said
+    items = "".join(f"<li>{e(s)}</li>" for s in said)
     table = _table(summary_table(reports).round(3))
     figs = [charts.agreement_figure(reports), charts.p_longer_figure(reports), charts.position_figure(reports),
             charts.length_bucket_figure(reports), charts.calibration_figure(reports), charts.confusion_figure(report)]
     plots = "".join(_fig(f) for f in figs)
     warn = _warnings(report)
-    body = f"""<h1>Judge audit: {e(focus)}</h1>
+    name = display_names(list(reports))[focus]
+    body = f"""<h1>Judge audit: {e(name)}</h1>
 <p class="sub">Pairs: {e(source)} · {report['n_pairs']} pairs with human labels · generated
 {e(time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))}</p>
 {'<p>' + e(labels_note) + '</p>' if labels_note else ''}
 {warn}<h2>Findings</h2><ul>{items}</ul>
 <h2>All judges on the same pairs</h2>{table}
-<h2>Charts</h2>{plots}
+{_people_section(team)}<h2>Charts</h2>{plots}
 {run_html}{_cost_section(costs, focus)}{_examples(examples)}
 <p class="sub">Intervals are seeded bootstrap 95% CIs ({report.get('n_boot')} resamples). Agreement counts ties as a
 label (MT-Bench definition); κ is Cohen's kappa over A/B/TIE.</p>"""
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Judge audit: {e(focus)}</title>
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Judge audit: {e(name)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>{_STYLE}</style><script>{plotly_js(body)}</script></head><body>
 {body}</body></html>"""
@@ -111,10 +117,24 @@ def _warnings(report: dict) -> str:
         warn = ("<p class='warn'><b>Verbosity risk.</b> This judge prefers longer answers more than people do, "
                 "beyond the margin of error. A reward model trained on its labels is likely to reward length, "
                 "and PPO against that reward model is then likely to lengthen answers.</p>")
-    if at_chance(report):
+    if worse_than_chance(report):
+        warn += ("<p class='warn'><b>Worse than chance.</b> The whole 95% interval of this judge's Cohen's κ is "
+                 "below 0: on these pairs it disagrees with people more often than guessing would. Its verdicts "
+                 "carry information, inverted: do not train on them as they are.</p>")
+    elif at_chance(report):
         warn += ("<p class='warn'><b>No better than chance.</b> The 95% interval of this judge's Cohen's κ includes "
                  "0: on these pairs it agrees with people no more often than guessing would.</p>")
     return warn
+
+
+def _people_section(team: dict | None) -> str:
+    """Who labelled the pairs, how their votes agree (Krippendorff's α, pairwise κ) and how they became one label."""
+    if not team or not team.get("n_labels"):
+        return ""
+    tables = "".join(_table(team[k].round(3)) for k in ("annotators", "pairwise") if len(team[k]))
+    return (f"<h2>Agreement between people</h2><p>{html.escape(summary_sentence(team))}</p>{tables}"
+            "<p class='sub'>A judge cannot be expected to agree with people more than people agree with one "
+            "another.</p>")
 
 
 def _examples(examples) -> str:
@@ -143,7 +163,8 @@ def _cost_section(costs: dict[str, dict] | None, focus: str) -> str:
 def run_section(store, run_id: str) -> str:
     """What one training run showed, for the report: its reward model's held-out accuracy against
     the judge and against people, the plain-words readings of response length and reward gaming,
-    the flags that fired, and the length and proxy-reward-vs-win-rate charts. Empty without metrics."""
+    the flags that fired, the length and proxy-reward-vs-win-rate charts, and the RLHF arm's
+    comparison of reward models trained on the judge's and on people's labels. Empty without metrics."""
     from core.views import gaming_charts
     from core.views import training_monitor as monitor
     from core.views.gaming_panel import gaming_panel
@@ -158,12 +179,13 @@ def run_section(store, run_id: str) -> str:
              f"<p class='sub'>Run {e(run_id)}, started {e(time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(run['created_at'])))}. "
              f"{e(_trained_how(run['config']))}</p>"]
     if not rm.empty:
-        parts.append("<h3>Reward model, on held-out pairs</h3>" + _table(rm.round(3)) +
+        parts.append("<h3>Reward model, on held-out pairs</h3>" + _table(rm) +
                      "<p class='sub'>Accuracy against the judge's labels and, where the run had human labels, against "
                      "people's. A reward model that agrees with the judge but not with people learned the judge.</p>")
     panel = gaming_panel(store, run_id)
     reward = monitor.rl_setup(run["config"])[1]
-    sentences = [s for s in (monitor.length_reading(ppo, reward=reward), panel.warning, panel.reading) if s]
+    length = monitor.length_reading(ppo, reward=reward, cap=monitor.length_cap(store, run_id))
+    sentences = [s for s in (length, panel.warning, panel.reading) if s]
     if sentences:
         parts.append(f"<h3>What {e(monitor.ALGORITHM_NAMES.get(monitor.rl_setup(run['config'])[0], 'RL'))} did</h3><ul>" + "".join(f"<li>{e(s)}</li>" for s in sentences) + "</ul>")
     if not panel.flags.empty:
@@ -172,7 +194,21 @@ def run_section(store, run_id: str) -> str:
         parts.append(_fig(gaming_charts.length_figure(panel.steps)))
     if panel.overopt["judge_win_rate"].notna().any():
         parts.append(_fig(gaming_charts.overopt_figure(panel.overopt)))
+    parts.append(_arms_section(store, run_id))
     return "".join(parts)
+
+
+def _arms_section(store, run_id: str) -> str:
+    """The RLHF arm (``reward.rlhf_arm``): both reward models on the same held-out pairs, with the reading."""
+    from core.views.rlhf_arm_charts import arms_figure
+    from core.views.rlhf_arm_panel import arms_reading, arms_table
+
+    table = arms_table(store, run_id)
+    if table.empty:
+        return ""
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in arms_reading(table))
+    return (f"<h3>RLAIF vs RLHF reward model</h3><ul>{items}</ul>{_fig(arms_figure(table))}"
+            f"{_table(table.round(3))}")
 
 
 def latest_run_with_metrics(store) -> str | None:

@@ -1,7 +1,9 @@
 """The Runs form, derived from ``RunConfig``: presets to start from and one field per config leaf.
 
-Fields come from the dataclasses and their ``help`` metadata, so a setting added to a config
-class appears in the form without touching the dashboard.
+Fields come from the dataclasses and their ``label`` and ``help`` metadata, so a setting added to a
+config class appears in the form, under its own label, without touching the dashboard. Closed
+choices (a backend, the gate's action) are select boxes; the gate's source offers the store's
+sources beside 'human_pairs' and a file path typed in.
 """
 from __future__ import annotations
 
@@ -13,35 +15,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.config import (JUDGE_BACKENDS, JUDGE_METHODS, RL_ALGORITHMS, RL_REWARDS, ConfigError, RunConfig,
-                         config_from_dict, load_config)
+from core.config import (
+    GATE_ACTIONS,
+    HUMAN_PAIRS_SOURCE,
+    JUDGE_BACKENDS,
+    JUDGE_METHODS,
+    RL_ALGORITHMS,
+    RL_REWARDS,
+    ConfigError,
+    RunConfig,
+    config_from_dict,
+    load_config,
+)
 from core.data.sample_workspace import SAMPLE_DIR
 
 PRESETS_ENV = "RLAIF_AUDIT_PRESETS"
 USER_PRESETS = Path("~/.config/rlaif-audit/presets")
-CHOICES = {"judge.backend": JUDGE_BACKENDS, "judge.method": JUDGE_METHODS, "rl.algorithm": RL_ALGORITHMS,
-           "rl.reward": RL_REWARDS}
-# The fields shown above the "Advanced" section, with the labels people (and the browser test) know them by.
-MAIN_LABELS = {
-    "name": "Run name",
-    "policy_model": "Policy model ('smollm2-135m', 'tiny' or a folder)",
-    "rounds": "Rounds",
-    "prompts.path": "Prompts (JSONL/CSV/HF dataset folder)",
-    "judge.backend": "Judge backend",
-    "judge.method": "Local judge method",
-    "judge.model": "Judge model (local name/folder, or the API model)",
-    "judge.principles": "Principles file",
-    "prompts.n": "Prompts per round",
-    "generation.responses_per_prompt": "Responses per prompt",
-    "reward.epochs": "RM epochs",
-    "rl.algorithm": "RL optimiser (ppo, rloo, grpo)",
-    "rl.reward": "RL reward (reward model, or the judge directly)",
-    "ppo.updates": "RL updates",
-    "ppo.kl_coef": "KL coefficient",
-}
+CHOICES = {"judge.backend": JUDGE_BACKENDS, "judge.method": JUDGE_METHODS, "gate.action": GATE_ACTIONS,
+           "rl.algorithm": RL_ALGORITHMS, "rl.reward": RL_REWARDS}
+SOURCE_FIELDS = ("gate.source",)  # a store source or a file: a choice of sources, or a path typed in
+FILE_CHOICE = "a pairs file (type its path)…"  # the choice of a source field that opens the text box
+# The fields shown above the "Advanced" section (their labels come from the config's metadata).
+MAIN_FIELDS = ("name", "policy_model", "rounds", "prompts.path", "judge.backend", "judge.method", "judge.model",
+               "judge.principles", "prompts.n", "generation.responses_per_prompt", "reward.epochs", "rl.algorithm",
+               "rl.reward", "ppo.updates", "ppo.kl_coef")
 SECTION_TITLES = {"": "Run", "prompts": "Prompts", "generation": "Generation", "judge": "Judge",
-                  "reward": "Reward model", "ppo": "RL steps (section ppo:, every optimiser)", "rl": "RL optimiser and reward",
-                  "monitor": "Verbosity-gaming monitor"}
+                  "reward": "Reward model", "ppo": "RL steps (section ppo:, every optimiser)",
+                  "rl": "RL optimiser and reward", "monitor": "Verbosity-gaming monitor",
+                  "gate": "Judge gate (before each reward model)", "calibrate": "Calibrated judge from spot-checks"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class FormField:
     help: str
     default: Any = None
     choices: tuple = ()
+    title: str = ""  # the field's ``label`` metadata
 
     @property
     def section(self) -> str:
@@ -59,11 +61,17 @@ class FormField:
 
     @property
     def label(self) -> str:
-        return MAIN_LABELS.get(self.name) or _label(self.name.rpartition(".")[2])
+        """The label people read: the config field's ``label`` metadata, else one made from its name."""
+        return self.title or _label(self.name.rpartition(".")[2])
 
     @property
     def main(self) -> bool:
-        return self.name in MAIN_LABELS
+        return self.name in MAIN_FIELDS
+
+    @property
+    def source(self) -> bool:
+        """A pair source: one of the store's sources, 'human_pairs', or a file path."""
+        return self.name in SOURCE_FIELDS
 
     @property
     def step(self) -> float | int:
@@ -98,8 +106,18 @@ def form_fields(cls: type = RunConfig, prefix: str = "") -> list[FormField]:
         else:
             name = f"{prefix}{f.name}"
             default = f.default if f.default is not dataclasses.MISSING else None
-            out.append(FormField(name, kind, f.metadata.get("help", ""), default, CHOICES.get(name, ())))
+            out.append(FormField(name, kind, f.metadata.get("help", ""), default, CHOICES.get(name, ()),
+                                 f.metadata.get("label", "")))
     return out
+
+
+def source_choices(store_sources: list[str], current: str = "") -> list[str]:
+    """What a source field offers: 'human_pairs', the store's sources, the value it holds now (a file
+    from a preset, say), and FILE_CHOICE, which lets a person type a file path."""
+    options = [HUMAN_PAIRS_SOURCE, *store_sources]
+    if current and current not in options and current != FILE_CHOICE:
+        options.append(current)
+    return [*options, FILE_CHOICE]
 
 
 def advanced_sections(fields: list[FormField] | None = None) -> list[tuple[str, list[FormField]]]:

@@ -16,6 +16,7 @@ from core.runs.status import display_status
 from core.runs.worker import can_delete, delete_run, launch_run
 from core.store import RunStatus, Store
 from core.views.run_form import (
+    FILE_CHOICE,
     FormField,
     advanced_sections,
     flat_values,
@@ -23,10 +24,11 @@ from core.views.run_form import (
     preset_values,
     presets,
     run_values,
+    source_choices,
     user_presets_dir,
 )
 
-__all__ = ["JUDGE_BACKENDS", "JUDGE_METHODS", "FormField", "advanced_sections", "user_presets_dir", "can_cancel", "can_delete", "can_resume", "cancel_run",
+__all__ = ["FILE_CHOICE", "JUDGE_BACKENDS", "JUDGE_METHODS", "FormField", "source_choices", "advanced_sections", "user_presets_dir", "can_cancel", "can_delete", "can_resume", "cancel_run",
            "config_from_values", "create_run", "default_config", "default_values", "estimate",
            "form_fields", "latest_gate", "preset_values", "presets", "remove_run", "resume_run", "run_details", "run_values",
            "is_judge_job", "run_progress", "runs_table", "start_run_from_form"]

@@ -50,7 +50,8 @@ def format_report(report: dict) -> str:
         f"judge {report.get('judge') or '?'} on {report['n_pairs']} pairs "
         f"({detail['n_valid']} with both labels valid, {detail['n_invalid_judge']} invalid verdicts)",
         f"  agreement           {_fmt(report['agreement'])}{_ci(report['agreement_ci95'])}",
-        f"  agreement (no ties) {_fmt(report['agreement_no_ties'])} over {detail['n_no_ties']} pairs",
+        f"  agreement (no ties) {_fmt(report['agreement_no_ties'])}{_ci(detail.get('agreement_no_ties_ci95'))} "
+        f"over {detail['n_no_ties']} pairs",
         f"  Cohen's kappa       {_fmt(report['cohen_kappa'])}{_ci(detail['cohen_kappa_ci95'])}"
         + _chance_mark(detail["cohen_kappa_ci95"]),
         f"  P(longer) judge     {_fmt(lean['judge_p_longer'])}   humans {_fmt(lean['human_p_longer'])}   "
@@ -89,13 +90,15 @@ def format_report(report: dict) -> str:
 
 
 def format_table(table: pd.DataFrame) -> str:
-    """The judge table as fixed-width text (the CLI and the benchmark print it)."""
-    lines = [f"{'judge':34} {'pairs':>5} {'agreement [95% CI]':>22} {'P(prefer longer) [95% CI]':>27}"]
+    """The judge table as fixed-width text (the CLI and the benchmark print it); the name column is as
+    wide as the longest judge name, so no name is cut."""
+    w = max([len("judge"), len("humans"), *(len(str(j)) for j in table["judge"])])
+    lines = [f"{'judge':{w}} {'pairs':>5} {'agreement [95% CI]':>22} {'P(prefer longer) [95% CI]':>27}"]
     for r in table.itertuples():
-        lines.append(f"{r.judge[:34]:34} {r.pairs:5d} {r.agreement:7.3f} "
+        lines.append(f"{r.judge:{w}} {r.pairs:5d} {r.agreement:7.3f} "
                      f"{interval(r.ci95_low, r.ci95_high, spec='.3f', brackets=True)}   "
                      f"{r.p_longer:7.3f} {interval(*r.p_longer_ci95, spec='.3f', brackets=True)}")
     first = table.iloc[0]
-    lines.append(f"{'humans':34} {'':5} {'':22}   {first.human_p_longer:7.3f} "
+    lines.append(f"{'humans':{w}} {'':5} {'':22}   {first.human_p_longer:7.3f} "
                  f"{interval(*first.human_p_longer_ci95, spec='.3f', brackets=True)}")
     return "\n".join(lines)

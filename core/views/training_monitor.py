@@ -6,9 +6,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.audit.bootstrap import wilson_interval
+from core.config import PPOStageConfig
 from core.human_labels.gate import GATE_STOPPED
 from core.runs.status import display_status
 from core.store import RunStatus, Store
+from core.wording import interval
 
 PPO_REWARD_KEYS = ["objective/scores", "objective/rlhf_reward"]
 PPO_KL_KEYS = ["objective/kl", "objective/entropy"]
@@ -136,13 +139,40 @@ def reward_cost_reading(ppo: pd.DataFrame, config: dict) -> str | None:
     return text
 
 
-def length_reading(ppo: pd.DataFrame, *, reward: str = "reward_model") -> str | None:
+CAP_SHARE = 0.5  # at least this share of rollouts at ppo.response_length: the cap hides any growth
+
+
+def length_cap(store: Store, run_id: str, *, round_: int | None = None) -> dict | None:
+    """How many of the run's PPO rollouts (of ``round_`` only, when given) stopped at the
+    ``ppo.response_length`` cap: ``{"cap", "n", "at_cap"}``; None before any rollout."""
+    samples = store.ppo_samples_frame(run_id)
+    if round_ is not None:
+        samples = samples[samples["round"] == round_]
+    if samples.empty:
+        return None
+    cap = int((store.get_run(run_id)["config"].get("ppo") or {}).get("response_length",
+                                                                     PPOStageConfig().response_length))
+    return {"cap": cap, "n": int(len(samples)), "at_cap": int((samples["n_tokens"] >= cap).sum())}
+
+
+def cap_hides_growth(cap: dict | None) -> bool:
+    """True when most rollouts (``CAP_SHARE`` or more) reached the length cap, where growth cannot show."""
+    return bool(cap) and cap["n"] > 0 and cap["at_cap"] >= CAP_SHARE * cap["n"]
+
+
+def cap_words(cap: dict) -> str:
+    """'60 of 64 rollouts (94%) stopped at the length cap (ppo.response_length = 48 tokens)'."""
+    return (f"{cap['at_cap']} of {cap['n']} rollouts ({cap['at_cap'] / cap['n']:.0%}) stopped at the length cap "
+            f"(ppo.response_length = {cap['cap']} tokens)")
+
+
+def length_reading(ppo: pd.DataFrame, *, reward: str = "reward_model", cap: dict | None = None) -> str | None:
     """Sentences on how response length and reward moved during RL (None before two updates)."""
-    reading = read_length(ppo, reward=reward)
+    reading = read_length(ppo, reward=reward, cap=cap)
     return None if reading is None else reading.text
 
 
-def read_length(ppo: pd.DataFrame, *, reward: str = "reward_model") -> Reading | None:
+def read_length(ppo: pd.DataFrame, *, reward: str = "reward_model", cap: dict | None = None) -> Reading | None:
     """How response length and reward moved during PPO, as a Reading (None before two updates).
 
     The first and last quarter of the updates are compared (``window_change``); a change is
@@ -150,6 +180,8 @@ def read_length(ppo: pd.DataFrame, *, reward: str = "reward_model") -> Reading |
     It is a warning when answers grew beyond noise (by more than a fifth) while the reward rose. With the
     judge as the reward (``reward='judge'``) the two samples of a prompt share one point between them, so
     the mean reward is 0.5 by construction: the reading says so instead of reading it as flat.
+    It is a warning, too, when most rollouts sit at the length cap (``cap``, from ``length_cap``): there
+    a length that cannot grow reads as "no change", which says nothing about what the policy would do.
     """
     reward_kind = reward
     tokens = ppo[ppo["key"] == "response/mean_tokens"].sort_values(["round", "step"])["value"]
@@ -162,17 +194,22 @@ def read_length(ppo: pd.DataFrame, *, reward: str = "reward_model") -> Reading |
         return Reading(f"Only {n} RL updates so far (mean length {tokens.iloc[0]:.0f}, then {tokens.iloc[-1]:.0f} "
                        f"tokens; mean reward {scores.iloc[0]:.2f}, then {scores.iloc[-1]:.2f}): too few to tell "
                        "a change from noise.")
-    if reward_kind == "judge":
-        longer = length["beyond_noise"] and length["difference"] > 0.2 * abs(length["first"])
-        text = f"{_length_words(length)} {JUDGE_REWARD_NOTE}"
-        return Reading(text + (" The policy is getting longer under the judge's reward: check whether it is also "
-                               "getting better." if longer else ""), warning=bool(longer))
-    text = f"{_length_words(length)} {_reward_words(reward)}"
     longer = length["beyond_noise"] and length["difference"] > 0.2 * abs(length["first"])
-    growing = bool(longer and reward["beyond_noise"] and reward["difference"] > 0)
-    if growing:
-        text += " The policy is getting longer as the reward rises: check whether it is also getting better."
-    return Reading(text, warning=growing)
+    if reward_kind == "judge":
+        text, growing = f"{_length_words(length)} {JUDGE_REWARD_NOTE}", bool(longer)
+        if growing:
+            text += " The policy is getting longer under the judge's reward: check whether it is also getting better."
+    else:
+        text = f"{_length_words(length)} {_reward_words(reward)}"
+        growing = bool(longer and reward["beyond_noise"] and reward["difference"] > 0)
+        if growing:
+            text += " The policy is getting longer as the reward rises: check whether it is also getting better."
+    capped = cap_hides_growth(cap)
+    if capped:
+        text += (f" But {cap_words(cap)}: the cap hides growth, since answers cannot get longer than it, so the "
+                 "length reading cannot show whether the policy is being paid for length. Raise "
+                 "ppo.response_length to see it.")
+    return Reading(text, warning=growing or capped)
 
 
 def _length_words(c: dict) -> str:
@@ -194,20 +231,39 @@ def _reward_words(c: dict) -> str:
 
 
 def rm_summary(store: Store, run_id: str) -> pd.DataFrame:
-    """Held-out accuracy of each round's reward model: against the judge and against humans."""
+    """Held-out accuracy of each round's reward model against the judge and against people, each
+    beside its pair count and Wilson 95% CI (at 2 or 4 held-out pairs the interval is most of
+    [0, 1], and the table says so); counts as whole numbers."""
     ev = store.metrics_frame(run_id, stage="reward_eval")
     if ev.empty:
         return ev
     wide = ev.pivot_table(index="round", columns="key", values="value").reset_index().rename_axis(columns=None)
-    wide = wide.rename(columns={k: v for k, v in _RM_COLUMNS.items() if k in wide.columns})
-    wide.columns = [c if c[:1].isupper() else c.replace("_", " ").capitalize() for c in wide.columns]
-    return wide.round(3)
+    for accuracy, n, ci in (("heldout_accuracy", "n_heldout", "ci_judge"), ("human_accuracy", "n_human", "ci_human")):
+        if accuracy in wide and n in wide:
+            wide[ci] = [_accuracy_ci(a, k) for a, k in zip(wide[accuracy], wide[n])]
+    order = [c for c in _RM_COLUMNS if c in wide] + [c for c in wide if c not in _RM_COLUMNS]
+    wide = wide[order]
+    for column in wide:
+        if column == "round" or column.startswith(("n_", "resumed_")):
+            wide[column] = wide[column].round().astype("Int64")
+        elif pd.api.types.is_float_dtype(wide[column]):
+            wide[column] = wide[column].round(3)
+    wide.columns = [_RM_COLUMNS.get(c, c.replace("_", " ").capitalize()) for c in wide.columns]
+    return wide
 
 
-_RM_COLUMNS = {"round": "Round", "train_accuracy": "Accuracy on its training pairs (judge's labels)",
-               "heldout_accuracy": "Held-out accuracy against the judge",
-               "human_accuracy": "Accuracy against people's labels", "n_train": "Training pairs",
-               "n_heldout": "Held-out pairs", "n_human": "Human-labelled pairs"}
+def _accuracy_ci(accuracy: float, n: float) -> str:
+    """'0.424–0.873' (Wilson 95%; a pair whose two rewards tie counts half), '–' without pairs."""
+    if not n or n != n or accuracy != accuracy:
+        return "–"
+    return interval(*wilson_interval(accuracy * n, n), spec=".3f", label="")
+
+
+_RM_COLUMNS = {"round": "Round", "n_train": "Training pairs",
+               "train_accuracy": "Accuracy on its training pairs (judge's labels)",
+               "n_heldout": "Held-out pairs", "heldout_accuracy": "Held-out accuracy against the judge",
+               "ci_judge": "95% CI (against the judge)", "n_human": "Human-labelled pairs",
+               "human_accuracy": "Accuracy against people's labels", "ci_human": "95% CI (against people)"}
 
 
 MAX_COMPARED = 4  # runs overlaid on one chart: more than four colours per subplot stop being readable

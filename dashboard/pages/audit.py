@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.views import audit_charts as charts
 from core.views.agreement import (
+    COLUMN_HELP,
     active_estimate,
     breakdown_table,
     change_policy,
@@ -16,8 +17,8 @@ from core.views.agreement import (
     summary_sentence,
     summary_table,
 )
-from core.views.costs import cost_sentence, cost_table
-from core.views.findings import findings
+from core.views.costs import COST_COLUMN_HELP, cost_sentence, cost_table
+from core.views.findings import source_findings
 from dashboard import state
 from dashboard.cost_inputs import price_inputs
 
@@ -64,14 +65,15 @@ with st.expander("The human labels: who gave them, how they agree, how they beco
         st.dataframe(pd.DataFrame([team["consensus"]]).rename(index={0: "pairs"}), hide_index=True)
 shown = display_names(list(reports))
 focus = st.selectbox("Judge to read about", focus_order(reports), key="audit_focus", format_func=shown.get)
-for sentence in findings(reports[focus], baselines=reports):
+for sentence in source_findings(state.get_store(), reports, focus, source):
     st.markdown(f"- {sentence}")
 estimate = active_estimate(state.get_store(), source, focus)
 if estimate:
     lo, hi = estimate["ci"]
     st.caption(f"Active spot-check estimate for {focus}: {estimate['estimate']:.0%} (95% CI {lo:.0%}–{hi:.0%}) "
                f"from {estimate['n_labels']} drawn pairs, unbiased by stratified design.")
-st.dataframe(summary_table(reports).round(3), hide_index=True)
+explained = {name: st.column_config.Column(help=text, pinned=name == "Judge") for name, text in COLUMN_HELP.items()}
+st.dataframe(summary_table(reports), hide_index=True, column_config=explained)
 with st.expander("What each judge is: model, method, principles, tie margin (a change to any is a new judge)"):
     st.dataframe(judge_definitions_table(state.get_store(), list(reports)), hide_index=True)
 left, right = st.columns(2)
@@ -84,11 +86,12 @@ right.plotly_chart(charts.calibration_figure(reports))
 by_category = reports[focus].get("by_category")
 if by_category:
     st.subheader("By category")
-    st.dataframe(breakdown_table(by_category), hide_index=True)
+    st.dataframe(breakdown_table(by_category), hide_index=True, column_config=explained)
 
 st.subheader("What the labels cost")
 costs = state.source_costs(source, price_inputs("cost_"))
 if focus in costs:
     st.markdown(cost_sentence(focus, costs[focus]))
-st.dataframe(cost_table(costs), hide_index=True)
+st.dataframe(cost_table(costs), hide_index=True,
+             column_config={name: st.column_config.Column(help=text) for name, text in COST_COLUMN_HELP.items()})
 st.plotly_chart(charts.cost_figure(costs))

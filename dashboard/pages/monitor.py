@@ -43,7 +43,8 @@ def curves():
     st.caption(monitor.status_line(store, run_id))
     ppo = monitor.compare_metrics(store, shown, "ppo")
     focus = next(iter(ppo.values()))
-    reading = monitor.read_length(focus, reward=monitor.rl_setup(store.get_run(run_id)["config"])[1])
+    reading = monitor.read_length(focus, reward=monitor.rl_setup(store.get_run(run_id)["config"])[1],
+                                  cap=monitor.length_cap(store, run_id))
     if reading and reading.warning:
         st.warning(reading.text)
     elif reading:  # not a one-line `a if c else b`: Streamlit's magic would st.write its value onto the page

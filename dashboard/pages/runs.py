@@ -23,7 +23,7 @@ field_inputs([f for f in fields if f.main], values)
 with st.expander("Advanced: every other setting of the run config"):
     for title, group in runs_ui.advanced_sections(fields):
         st.markdown(f"**{title}**")
-        field_inputs(group, values)
+        field_inputs(group, values, sources=state.sources())
 est = runs_ui.estimate(store, values)
 st.caption(est if isinstance(est, str) else est.text)
 if st.button("Start run", type="primary", disabled=not allowed) and allowed:
