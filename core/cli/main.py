@@ -1,4 +1,4 @@
-"""Command line: ``rlaif-audit run|judge|calibrate|audit|import|export|dashboard ...`` (the same as ``python -m core``).
+"""Command line: ``rlaif-audit run|judge|calibrate|audit|import|export|constitution|dashboard ...`` (the same as ``python -m core``).
 
 ``rlaif-audit`` is installed by ``pip install -e .`` (scripts/setup.sh does it); every command works
 from any folder: built-in files resolve against the package, and the store is ``.rlaif/store.sqlite``
@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_parser(audit)
     _add_import_export(sub)
+    from core.cli.constitution import configure_parser as configure_constitution
+
+    configure_constitution(sub.add_parser("constitution", help="constitution versions: list, show, add, diff, "
+                                          "compare (core/judges/constitutions.py)"), DEFAULT_STORE)
     sub.add_parser("dashboard", help="start the Streamlit dashboard (usage statistics off); "
                    "extra arguments go to `streamlit run`, e.g. --server.port 8502")
     args, extra = parser.parse_known_args(argv)
@@ -62,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         return _export(args)
     if args.command == "calibrate":
         return _calibrate(args)
+    if args.command == "constitution":
+        from core.cli.constitution import run as run_constitution
+
+        return run_constitution(args)
     from core.cli.audit import run as run_audit
 
     return run_audit(args)

@@ -33,7 +33,7 @@ from core.views.data_page import saved_judges
 from core.views.findings import bias_findings
 from core.wording import interval, pct
 
-__all__ = ["DEFAULT_NAME", "EMBEDDED", "MAX_CHARS", "ConstitutionError", "diff", "faults", "judge_choices",
+__all__ = ["DEFAULT_NAME", "EMBEDDED", "MAX_CHARS", "ConstitutionError", "diff", "edited_from", "faults", "judge_choices",
            "judge_config", "judge_label", "names", "save", "split_sentence", "start_judging", "version_text",
            "versions", "versions_table"]
 
@@ -75,6 +75,12 @@ def save(store: Store, name: str, text: str, *, author: str, note: str, base_ver
         message += (f" {', '.join(newer)} {'is' if len(newer) == 1 else 'are'} newer than the version you edited and "
                     "kept as saved; yours does not contain their changes (compare them in the diff below).")
     return version, message
+
+
+def edited_from(store: Store, name: str, version: int) -> int:
+    """The version ``version`` was edited from (itself for the first, or one saved without a base)."""
+    row = version_row(store, f"{name}@{version}")
+    return version if pd.isna(row["base_version"]) else int(row["base_version"])
 
 
 def diff(store: Store, name: str, old: int, new: int) -> str:

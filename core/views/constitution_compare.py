@@ -85,6 +85,10 @@ def _version_sentence(ref: str, baseline: str, part: str, entry: dict, n_part: i
     words = reading(p["agreement_difference_ci"])
     partial = "" if entry["complete"] else f" (judged {entry['n_judged']} of the {n_part} so far)"
     kappa = reading(p["kappa_difference_ci"])
+    if p["same_verdict_share"] == 1:
+        return (f"{ref} gave the same verdict as {baseline} on every one of the same {p['n_pairs']} {PART_NAMES[part]} "
+                f"pairs{partial}: no difference beyond noise (agreement {pct(p['other_agreement'])} for both). The "
+                "edit did not change what this judge decides.")
     return (f"{ref} against {baseline} on the same {p['n_pairs']} {PART_NAMES[part]} pairs{partial}: agreement "
             f"{pct(p['other_agreement'])} vs {pct(p['base_agreement'])}, a difference of "
             f"{100 * p['agreement_difference']:+.0f} points "
