@@ -11,7 +11,7 @@ def field_input(where, field: FormField):
     """The widget for ``field`` in container ``where``; its value is in session_state (``state.seed_run_form``)."""
     key, label, help_ = state.run_form_key(field.name), field.label, field.help or None
     if field.choices:
-        return where.selectbox(label, field.choices, key=key, help=help_)
+        return where.selectbox(label, field.choices, key=key, help=help_, format_func=lambda v: v or "(none)")
     if field.kind is bool:
         return where.checkbox(label, key=key, help=help_)
     if field.kind is int:

@@ -267,3 +267,54 @@ def test_a_judge_that_reads_no_principles_cannot_judge_versions(store):
     with pytest.raises(ValueError, match="does not read principles"):
         judge_jobs.start_judge_job(store, "dataset:d", "longest", constitutions=["default@1"], labelled_only=True)
     assert store.list_runs().empty
+
+
+def test_the_report_has_a_constitution_versions_table_and_the_diff_of_the_version_used(store, tmp_path, server):
+    from core.human_labels.with_verdicts import source_audit
+    from core.views.constitution_compare import report_versions
+    from core.views.report_html import build_report_html
+
+    labelled_pairs(store, 40)
+    spec = api_judge(tmp_path, server)
+    ensure_default(store)
+    save_version(store, "default", TERSE + "<script>x</script>\n", author="ana", note="short", base_version=1)
+    judge_versions(store, spec, ["default@2", "default@1"])
+    key = judge_identity(with_version(view.judge_config(spec), "default@2", store)).key
+    found = report_versions(store, "dataset:d", key, n_boot=300)
+    assert found["used"] == "default@2" and found["edited_from"] == "default@1"
+    assert found["table"]["Version"].tolist() == ["default@1", "default@2"]
+    assert found["table"]["Agreement"].tolist() == [0.0, 1.0]
+    page = build_report_html(source_audit(store, "dataset:d", n_boot=200), source="dataset:d", focus=key,
+                             constitution=found)
+    assert "<h2>Constitution versions</h2>" in page and "reads constitution default@2" in page
+    assert "+- Be terse: prefer the shorter response." in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "<script>x</script>" not in page
+    assert report_versions(store, "dataset:d", "longest") is None  # a judge that reads no principles
+
+
+def test_the_calibrated_judge_can_read_each_principle_as_a_feature(store, tmp_path, server, capsys):
+    from core.cli.main import main
+    from core.judges.calibrated_model import load_model
+
+    labelled_pairs(store, 40)
+    spec = api_judge(tmp_path, server)
+    ensure_default(store)
+    save_version(store, "default", "- Be honest.\n" + TERSE.splitlines()[0] + "\n", author="ana", note="two rules",
+                 base_version=1)
+    out = tmp_path / "by_principle.json"
+    assert main(["calibrate", "--source", "dataset:d", "--principles-of", "default@2", "--principle-judge", spec,
+                 "--out", str(out), "--folds", "4", "--store", str(store.path), "--no-record"]) == 0
+    model = load_model(out)
+    assert len(model.judges) == 2 and all(j.config["principles"] for j in model.judges)
+    weights = model.weights()
+    terse = [f for f in weights if f.startswith(model.judges[1].name)]
+    assert terse and all(weights[f] > 0 for f in terse)  # the principle people agree with, read the right way
+    judge = make_judge(str(out), store=store)  # it rebuilds each principle's judge from the file
+    try:
+        from core.judges import judge_pairs
+
+        verdicts = judge_pairs(judge, [ResponsePair("x", "q", "Short.", "A long answer. " * 3)])
+    finally:
+        judge.close()
+    assert verdicts[0].verdict.value == "A"
+    assert "wrote" in capsys.readouterr().out

@@ -161,7 +161,7 @@ def test_runs_form_offers_presets_and_a_widget_for_every_config_field(store_path
     widgets = {w.key: type(w).__name__ for kind in ("number_input", "text_input", "checkbox", "selectbox")
                for w in at.get(kind)}
     for name, kind in leaves(RunConfig):
-        expected = ("Selectbox" if name in ("judge.backend", "judge.method") else
+        expected = ("Selectbox" if name in ("judge.backend", "judge.method", "judge.constitution") else
                     {bool: "Checkbox", int: "NumberInput", float: "NumberInput", str: "TextInput"}[kind])
         assert widgets.get(f"run_form.{name}") == expected, name
     assert at.number_input(key="run_form.ppo.learning_rate").value == pytest.approx(3e-6)
@@ -433,3 +433,5 @@ def test_constitution_page_refuses_a_bad_edit_saves_a_good_one_judges_it_and_com
     assert {"default@1", "default@2"} <= set(table["Version"])
     assert any("default@2 against default@1 on the same 30 held-out pairs" in m.value for m in at.markdown)
     assert len(at.get("plotly_chart")) == 1
+    runs = page("runs").run()  # the Runs form offers the versions
+    assert {"default@1", "default@2"} <= set(runs.selectbox(key="run_form.judge.constitution").options)

@@ -14,7 +14,7 @@ from core.store import Store
 from core.views.constitution import judge_config
 from core.wording import interval, missing, pct
 
-__all__ = ["comparison", "comparison_figure", "pair_detail", "reading"]
+__all__ = ["comparison", "comparison_figure", "pair_detail", "reading", "report_versions"]
 
 PART_LABELS = {HELDOUT: "held-out (the measurement)", TUNING: "tuning (seen while editing)"}
 
@@ -139,3 +139,38 @@ def pair_detail(store: Store, pair_id: str, keys: dict[str, str]) -> dict:
     return {"prompt": pair["prompt"], "response_a": pair["response_a"], "response_b": pair["response_b"],
             "human": labels["human"].iloc[0] if len(labels) else None,
             "verdicts": {ref: verdicts.get(key, "not judged") for ref, key in keys.items()}}
+
+
+def report_versions(store: Store, source: str, judge_key: str, *, n_boot: int = 2000) -> dict | None:
+    """For the report: the constitution version judge ``judge_key`` reads (found by its principles
+    text), every version of that constitution measured with the same judge on the held-out pairs of
+    ``source``, the correction sentence, and the diff of the version used against the one it was
+    edited from. None for a judge that reads no principles or whose text is no stored version."""
+    import dataclasses
+    import json
+
+    from core.config import JudgeConfig
+    from core.judges.constitutions import READS_PRINCIPLES, diff_versions, ensure_default, parse_ref, versions_of_text
+    from core.views.constitution import edited_from
+
+    stored = store.judge_definitions([judge_key])
+    if stored.empty:
+        return None
+    definition = json.loads(stored["definition"].iloc[0])
+    fields = {k: v for k, v in definition.get("fields", {}).items()
+              if k in {f.name for f in dataclasses.fields(JudgeConfig)} and k not in ("calibration", "constitution")}
+    if fields.get("backend") not in READS_PRINCIPLES or "principles" not in definition:
+        return None
+    ensure_default(store)
+    used = versions_of_text(store, definition["principles"])
+    if not used:
+        return None
+    name, version = parse_ref(used[-1])
+    data = compare_versions(store, source, JudgeConfig(**fields), name, baseline=1, n_boot=n_boot)
+    table = _table(data)
+    held = table[table["Part"] == PART_LABELS[HELDOUT]].drop(columns=["Part"]) if len(table) else table
+    base = edited_from(store, name, version)
+    return {"used": f"{name}@{version}", "table": held, "n_heldout": data["n"][HELDOUT],
+            "sentences": [s for s in _sentences(data) if PART_NAMES[HELDOUT] in s], "multiple": _multiple_sentence(data),
+            "diff": diff_versions(store, name, base, version) if base != version else "",
+            "edited_from": f"{name}@{base}"}

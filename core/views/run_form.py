@@ -29,6 +29,7 @@ MAIN_LABELS = {
     "judge.method": "Local judge method",
     "judge.model": "Judge model (local name/folder, or the API model)",
     "judge.principles": "Principles file",
+    "judge.constitution": "Constitution version (instead of the principles file)",
     "prompts.n": "Prompts per round",
     "generation.responses_per_prompt": "Responses per prompt",
     "reward.epochs": "RM epochs",
@@ -82,18 +83,20 @@ def _label(field_name: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def form_fields(cls: type = RunConfig, prefix: str = "") -> list[FormField]:
-    """Every leaf field of ``cls``, nested dataclasses flattened to dotted names, in declaration order."""
+def form_fields(cls: type = RunConfig, prefix: str = "", *, choices: dict[str, tuple] | None = None) -> list[FormField]:
+    """Every leaf field of ``cls``, nested dataclasses flattened to dotted names, in declaration order.
+    ``choices`` adds closed sets known only at run time (the constitution versions in the store)."""
     hints = typing.get_type_hints(cls)
+    closed = {**CHOICES, **(choices or {})}
     out: list[FormField] = []
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
         if dataclasses.is_dataclass(kind):
-            out += form_fields(kind, f"{prefix}{f.name}.")
+            out += form_fields(kind, f"{prefix}{f.name}.", choices=choices)
         else:
             name = f"{prefix}{f.name}"
             default = f.default if f.default is not dataclasses.MISSING else None
-            out.append(FormField(name, kind, f.metadata.get("help", ""), default, CHOICES.get(name, ())))
+            out.append(FormField(name, kind, f.metadata.get("help", ""), default, tuple(closed.get(name, ()))))
     return out
 
 

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.views.agreement import focus_order
+from core.views.constitution_compare import report_versions
 from core.views.findings import findings
 from core.views.report_html import build_report_html, disagreements, latest_run_with_metrics, run_section
 from dashboard import state
@@ -24,7 +25,8 @@ if st.button("Build HTML report", key="build_report", type="primary"):
         html = build_report_html(reports, source=source, focus=focus,
                                  examples=disagreements(state.get_store(), source, focus),
                                  costs=state.source_costs(source, prices),
-                                 run_html=run_section(state.get_store(), latest) if include_run else "")
+                                 run_html=run_section(state.get_store(), latest) if include_run else "",
+                                 constitution=report_versions(state.get_store(), source, focus))
         st.session_state[state.REPORT] = {"key": report_key, "html": html.encode("utf-8")}
 built = st.session_state.get(state.REPORT)
 if built and built["key"] == report_key:  # stays after a download and any rerun, until the inputs change
