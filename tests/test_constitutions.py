@@ -318,3 +318,18 @@ def test_the_calibrated_judge_can_read_each_principle_as_a_feature(store, tmp_pa
         judge.close()
     assert verdicts[0].verdict.value == "A"
     assert "wrote" in capsys.readouterr().out
+
+
+def test_the_agreement_page_names_the_version_each_judge_reads(store, tmp_path, server):
+    from core.views.agreement import judge_definitions_table
+
+    labelled_pairs(store, 8)
+    spec = api_judge(tmp_path, server)
+    ensure_default(store)
+    save_version(store, "default", TERSE, author="ana", note="a", base_version=1)
+    judge_versions(store, spec, ["default@2", "default@1"], per_principle=True)
+    table = judge_definitions_table(store, store.source_judges("dataset:d")).set_index("Stored as")
+    keys = {ref: judge_identity(with_version(view.judge_config(spec), ref, store)).key for ref in ("default@1", "default@2")}
+    assert table.loc[keys["default@1"], "Constitution"] == "default@1"
+    assert table.loc[keys["default@2"], "Constitution"] == "default@2"
+    assert (table["Constitution"] == "").sum() == 2  # each principle of default@2 alone is no version

@@ -139,19 +139,35 @@ def faults(store: Store, source: str, choice: str, name: str, version: int, *, n
     cfg = judge_config(choice)
     split = read_split(store, source)
     mask = split.mask(TUNING)
-    key = next(v.key for v in version_judges(store, cfg, name) if v.version == version)
-    report = audit_subset(split, key, mask, n_boot=n_boot, seed=0)
-    ref = f"{name}@{version}"
+    keys = {v.version: v.key for v in version_judges(store, cfg, name)}
+    ref, lead = f"{name}@{version}", []
+    report, shown = None, version
+    for shown in _ancestry(store, name, version):  # not judged yet: the faults of the version it was edited from
+        report = audit_subset(split, keys[shown], mask, n_boot=n_boot, seed=0)
+        if report is not None:
+            break
     if report is None:
         return {"judged": False, "sentences": [f"{ref} has not judged the {int(mask.sum())} tuning pairs of {source} "
                                                "yet: judge it below to see its faults here."],
                 "principles": pd.DataFrame(), "examples": []}
+    if shown != version:
+        lead = [f"{ref} has not judged the tuning pairs yet; these are the faults of {name}@{shown}, the version it "
+                "was edited from."]
     lo, hi = report["agreement_ci95"]
-    head = (f"With {ref}, on {report['n_pairs']} tuning pairs: agreement with people {pct(report['agreement'])} "
-            f"({interval(lo, hi)}), Cohen's κ {report['cohen_kappa']:.2f}.")
-    principles = principle_stats(store, source, cfg, ref, TUNING, n_boot=n_boot)
-    return {"judged": True, "sentences": [head, *bias_findings(report), _principle_sentence(principles)],
-            "principles": principle_table(principles), "examples": _examples(store, split, key, mask)}
+    head = (f"With {name}@{shown}, on {report['n_pairs']} tuning pairs: agreement with people "
+            f"{pct(report['agreement'])} ({interval(lo, hi)}), Cohen's κ {report['cohen_kappa']:.2f}.")
+    principles = principle_stats(store, source, cfg, f"{name}@{shown}", TUNING, n_boot=n_boot)
+    return {"judged": shown == version, "shown": f"{name}@{shown}",
+            "sentences": [*lead, head, *bias_findings(report), _principle_sentence(principles)],
+            "principles": principle_table(principles), "examples": _examples(store, split, keys[shown], mask)}
+
+
+def _ancestry(store: Store, name: str, version: int) -> list[int]:
+    """``version``, the version it was edited from, that one's, and so on."""
+    out = [version]
+    while (base := edited_from(store, name, out[-1])) not in out:
+        out.append(base)
+    return out
 
 
 def _principle_sentence(stats: pd.DataFrame) -> str:

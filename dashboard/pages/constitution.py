@@ -37,26 +37,33 @@ with left:
     saved = st.session_state.get(state.CONSTITUTION_SAVED)
     if saved:
         (st.success if saved[0] == "success" else st.error)(saved[1])
-with right:
+
+
+@st.fragment(run_every="5s")
+def faults_panel() -> None:
+    """The tuning part's faults, redrawn as a judge job lands its verdicts."""
     st.subheader("What the audit found on the tuning pairs")
     try:
         found = state.constitution_faults(source, judge, name, version, store.source_version(source))
     except ValueError as exc:
         st.warning(str(exc))
-        found = None
-    if found:
-        for sentence in found["sentences"]:
-            st.markdown(f"- {sentence}")
-        if len(found["principles"]):
-            st.dataframe(found["principles"], hide_index=True)
-        if found["examples"]:
-            with st.expander(f"{len(found['examples'])} tuning pairs where {name}@{version} disagreed with people"):
-                for example in found["examples"]:
-                    st.caption(f"Pair {example['pair_id']} · people: {example['human']} · judge: {example['verdict']}")
-                    st.text(example["prompt"])
-                    a, b = st.columns(2)
-                    a.text(example["response_a"])
-                    b.text(example["response_b"])
+        return
+    for sentence in found["sentences"]:
+        st.markdown(f"- {sentence}")
+    if len(found["principles"]):
+        st.dataframe(found["principles"], hide_index=True)
+    if found["examples"]:
+        with st.expander(f"{len(found['examples'])} tuning pairs where {found['shown']} disagreed with people"):
+            for example in found["examples"]:
+                st.caption(f"Pair {example['pair_id']} · people: {example['human']} · judge: {example['verdict']}")
+                st.text(example["prompt"])
+                a, b = st.columns(2)
+                a.text(example["response_a"])
+                b.text(example["response_b"])
+
+
+with right:
+    faults_panel()
 
 st.subheader("Versions")
 st.dataframe(view.versions_table(store, name), hide_index=True)
