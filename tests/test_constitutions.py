@@ -333,3 +333,21 @@ def test_the_agreement_page_names_the_version_each_judge_reads(store, tmp_path, 
     assert table.loc[keys["default@1"], "Constitution"] == "default@1"
     assert table.loc[keys["default@2"], "Constitution"] == "default@2"
     assert (table["Constitution"] == "").sum() == 2  # each principle of default@2 alone is no version
+
+
+def test_a_judge_yaml_can_name_a_version(store, tmp_path, server):
+    labelled_pairs(store, 6)
+    ensure_default(store)
+    save_version(store, "default", TERSE, author="ana", note="a", base_version=1)
+    path = tmp_path / "terse.yaml"
+    path.write_text(f"backend: openai\nbase_url: {server.base_url}\nmodel: m\nconstitution: default@2\n")
+    run_id = judge_jobs.start_judge_job(store, "dataset:d", str(path))
+    judge_jobs.execute_judge_job(store, run_id, show_bars=False)
+    key = judge_identity(with_version(view.judge_config(str(path)), "default@2", store)).key
+    verdicts = store.source_judgments("dataset:d", key)
+    assert len(verdicts) == 6  # the shorter answer every time: the version's text reached the judge
+    pairs = store.source_pairs_frame("dataset:d").set_index("pair_id")
+    assert all((v == "A") == (pairs.at[p, "len_a"] < pairs.at[p, "len_b"]) for p, v in zip(verdicts.pair_id, verdicts.verdict))
+    path.write_text(f"backend: openai\nbase_url: {server.base_url}\nmodel: m\nconstitution: default@5\n")
+    with pytest.raises(ValueError, match="default@5"):
+        judge_jobs.start_judge_job(store, "dataset:d", str(path))

@@ -19,7 +19,7 @@ from core.config import ConfigError, JudgeConfig
 from core.data.sample_workspace import SAMPLE_DIR
 from core.human_labels.with_verdicts import labelled_pairs
 from core.judges import judge_config_from, make_judge
-from core.judges.constitutions import READS_PRINCIPLES, principle_configs, with_version
+from core.judges.constitutions import READS_PRINCIPLES, principle_configs, resolve, with_version
 from core.judges.identity import readable, readable_name
 from core.loop.judging import label_pairs, source_pairs
 from core.runs.progress import Reporter
@@ -58,6 +58,8 @@ def start_judge_job(store: Store, source: str, judge: str, *, constitutions: lis
     if cfg.backend == "openai" and cfg.api_key_env and not os.environ.get(cfg.api_key_env):
         raise ValueError(f"the judge's API key variable ${cfg.api_key_env} is not set in the dashboard's "
                          "environment; set it and restart the dashboard (keys are never stored)")
+    if cfg.constitution:  # a judge YAML naming a version: refused now if the store does not hold it
+        resolve(cfg, store)
     refs = list(dict.fromkeys(constitutions))
     if refs and cfg.backend not in READS_PRINCIPLES:
         raise ValueError(f"the {readable_name(cfg)!r} judge does not read principles, so every constitution "
