@@ -59,7 +59,10 @@ def paired_versions(human: np.ndarray, base: np.ndarray, other: np.ndarray, *, n
     both_valid = (b != NONE) & (o != NONE)
     better = int((both_valid & (o == h) & (b != h)).sum())
     worse = int((both_valid & (b == h) & (o != h)).sum())
-    ci = lambda x: percentile_interval(x, confidence=confidence)  # noqa: E731
+
+    def ci(samples):
+        return percentile_interval(samples, confidence=confidence)
+
     return {
         "n_pairs": int(keep.sum()), "confidence": confidence,
         "n_invalid_base": int((b == NONE).sum()), "n_invalid_other": int((o == NONE).sum()),

@@ -72,7 +72,9 @@ def start_judge_job(store: Store, source: str, judge: str, *, constitutions: lis
     name = f"judge {source} · {readable_name(cfg)}" + (f" · {refs[0]}" if refs else "")
     config = {"kind": JOB_KIND, "source": source, "judge": spec, "n_pairs": n}
     if refs:
-        config.update(constitutions=refs, per_principle=bool(per_principle), labelled_only=bool(labelled_only))
+        config.update(constitutions=refs, per_principle=bool(per_principle))
+    if labelled_only:
+        config["labelled_only"] = True
     return store.create_run(config, name=name)
 
 
