@@ -351,3 +351,23 @@ def test_a_judge_yaml_can_name_a_version(store, tmp_path, server):
     path.write_text(f"backend: openai\nbase_url: {server.base_url}\nmodel: m\nconstitution: default@5\n")
     with pytest.raises(ValueError, match="default@5"):
         judge_jobs.start_judge_job(store, "dataset:d", str(path))
+
+
+def test_two_length_only_versions_against_coin_flip_labels_read_as_noise(store, tmp_path, server):
+    """Labels that are a seeded coin, and versions that pick the longer / the shorter answer: whatever
+    the points say, the sentences must not claim a difference, and nothing reads 'nan'."""
+    import numpy as np
+
+    pairs = labelled_pairs(store, 40)
+    coin = np.random.default_rng(11).random(len(pairs)) < 0.5
+    for p, heads in zip(pairs, coin):
+        store.set_human_label(p.pair_id, "dana", "A" if heads else "B")
+    spec = api_judge(tmp_path, server)
+    ensure_default(store)
+    save_version(store, "default", TERSE, author="ana", note="a", base_version=1)
+    judge_versions(store, spec, ["default@2", "default@1"])
+    shown = comparison(store, "dataset:d", spec, "default", baseline=1, n_boot=1000)
+    held = shown["table"].set_index(["Part", "Version"]).loc[("held-out (the measurement)", "default@2")]
+    assert held["Judge picks longer"] == 0.0 and held["Reading"] == "no difference beyond noise"
+    assert all("nan" not in s for s in shown["sentences"])
+    assert any("held-out pairs" in s and "no difference beyond noise" in s for s in shown["sentences"])

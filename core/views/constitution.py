@@ -31,7 +31,7 @@ from core.runs.worker import launch_run
 from core.store import Store
 from core.views.data_page import saved_judges
 from core.views.findings import bias_findings
-from core.wording import interval, pct
+from core.wording import interval, number, pct
 
 __all__ = ["DEFAULT_NAME", "EMBEDDED", "MAX_CHARS", "ConstitutionError", "diff", "edited_from", "faults", "judge_choices",
            "judge_config", "judge_label", "names", "save", "split_sentence", "start_judging", "version_text",
@@ -155,7 +155,7 @@ def faults(store: Store, source: str, choice: str, name: str, version: int, *, n
                 "was edited from."]
     lo, hi = report["agreement_ci95"]
     head = (f"With {name}@{shown}, on {report['n_pairs']} tuning pairs: agreement with people "
-            f"{pct(report['agreement'])} ({interval(lo, hi)}), Cohen's κ {report['cohen_kappa']:.2f}.")
+            f"{pct(report['agreement'])} ({interval(lo, hi)}), Cohen's κ {number(report['cohen_kappa'])}.")
     principles = principle_stats(store, source, cfg, f"{name}@{shown}", TUNING, n_boot=n_boot)
     return {"judged": shown == version, "shown": f"{name}@{shown}",
             "sentences": [*lead, head, *bias_findings(report), _principle_sentence(principles)],

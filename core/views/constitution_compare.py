@@ -12,7 +12,7 @@ from core.human_labels.constitution_compare import compare_versions
 from core.human_labels.splits import HELDOUT, PART_NAMES, TUNING
 from core.store import Store
 from core.views.constitution import judge_config
-from core.wording import interval, missing, pct
+from core.wording import interval, missing, number, pct
 
 __all__ = ["comparison", "comparison_figure", "pair_detail", "reading", "report_versions"]
 
@@ -93,7 +93,7 @@ def _version_sentence(ref: str, baseline: str, part: str, entry: dict, n_part: i
             f"{pct(p['other_agreement'])} vs {pct(p['base_agreement'])}, a difference of "
             f"{100 * p['agreement_difference']:+.0f} points "
             f"({interval(*p['agreement_difference_ci'], spec='+.0f', scale=100, label='paired 95% CI')}): {words}; "
-            f"Cohen's κ {p['other_kappa']:.2f} vs {p['base_kappa']:.2f} ({kappa}). "
+            f"Cohen's κ {number(p['other_kappa'])} vs {number(p['base_kappa'])} ({kappa}). "
             f"{p['n_discordant_better']} pairs now agree with people and {p['n_discordant_worse']} no longer do.")
 
 
