@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.store import Store  # noqa: E402
+
 DATA = ROOT / "sample_data" / "human"
 DEFAULT_STORE = ROOT / ".rlaif" / "bench_constitution.sqlite"
 DATASETS = {"pandalm": "pandalm_testset_v1.jsonl", "llmbar": "llmbar_natural.jsonl"}
@@ -128,6 +130,33 @@ def faults(store, source: str, cfg) -> list[str]:
     return findings(report)[:1] + bias_findings(report)
 
 
+def timing(store, source: str, base, refs: list[str], n: int, *, chunk: int = 5) -> dict[str, float]:
+    """Seconds per pair (both orders) of each version on the same ``n`` held-out pairs, judged afresh
+    (``judge_pairs`` reads and writes no store) in interleaved chunks, so every version meets the same load."""
+    from core.human_labels.constitution_compare import read_split
+    from core.human_labels.splits import HELDOUT
+    from core.judges import judge_pairs, make_judge
+    from core.judges.constitutions import with_version
+    from core.schema import to_response_pairs
+
+    split = read_split(store, source)
+    ids = set(split.data.pairs["pair_id"].to_numpy()[split.mask(HELDOUT)][:n])
+    frame = store.source_pairs_frame(source)
+    pairs = to_response_pairs(frame[frame["pair_id"].isin(ids)])
+    judges = {ref: make_judge(with_version(base, ref, store), store=store) for ref in refs}  # judge_pairs stores nothing
+    spent = dict.fromkeys(refs, 0.0)
+    try:
+        for start in range(0, len(pairs), chunk):
+            for ref, judge in judges.items():
+                t0 = time.perf_counter()
+                judge_pairs(judge, pairs[start:start + chunk])
+                spent[ref] += time.perf_counter() - t0
+    finally:
+        for judge in judges.values():
+            judge.close()
+    return {ref: spent[ref] / len(pairs) for ref in refs}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pandalm", type=int, default=300, help="PandaLM pairs to use (of 945), from the start")
@@ -136,6 +165,8 @@ def main(argv: list[str] | None = None) -> None:
                     "at a time (9 judges: about 9x the judge time of that part)")
     ap.add_argument("--store", type=Path, default=DEFAULT_STORE)
     ap.add_argument("--n-boot", type=int, default=2000)
+    ap.add_argument("--timing", type=int, default=0, help="also time every version afresh on this many held-out "
+                    "pairs of each set, interleaved (seconds per pair, and the ratio to default@1, from one run)")
     ap.add_argument("--judge", default="embedded", help="'embedded' (SmolLM2-135M, letters) or a judge YAML")
     args = ap.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -144,7 +175,6 @@ def main(argv: list[str] | None = None) -> None:
     from core.judges import judge_config_from
     from core.judges.constitutions import principle_configs, with_version
     from core.runs.judge_jobs import judge_spec
-    from core.store import Store
     from core.views.constitution import principle_table
     from core.views.constitution_compare import _multiple_sentence, _sentences, _table
 
@@ -175,6 +205,12 @@ def main(argv: list[str] | None = None) -> None:
             stats = principle_table(principle_stats(store, source, base, "default@1", TUNING, n_boot=args.n_boot))
             print(f"\n## {name}: each principle of default@1 alone, tuning part\n{markdown(stats)}")
             entry["principles"] = stats.to_dict("records")
+        if args.timing:
+            per_pair = timing(store, source, base, refs, args.timing)
+            print(f"\n## {name}: judge time afresh on {args.timing} held-out pairs, interleaved (load "
+                  f"{os.getloadavg()[0]:.1f}): " + "; ".join(f"{ref} {s:.2f} s per pair ({s / per_pair['default@1']:.2f}x)"
+                                                          for ref, s in per_pair.items()))
+            entry["timing"] = per_pair
         results["sets"][name] = entry
     out = args.store.with_suffix(".json")
     out.write_text(json.dumps(results, indent=1, default=str))

@@ -238,7 +238,7 @@ def test_several_versions_on_the_same_held_out_pairs_are_corrected_for(store, tm
     assert shown["candidate"] == "default@3"
     text = shown["multiple"]
     assert text.startswith("2 versions have been compared with default@1 on the same 20 held-out pairs")
-    assert "The best, default@3, leads by +100 points" in text and "Bonferroni 97.5% CI" in text
+    assert "The best, default@3, leads it by +100 points" in text and "Bonferroni 97.5% CI" in text
     assert "its lead holds after the correction" in text
 
 

@@ -94,7 +94,12 @@ def _version_sentence(ref: str, baseline: str, part: str, entry: dict, n_part: i
             f"{100 * p['agreement_difference']:+.0f} points "
             f"({interval(*p['agreement_difference_ci'], spec='+.0f', scale=100, label='paired 95% CI')}): {words}; "
             f"Cohen's κ {number(p['other_kappa'])} vs {number(p['base_kappa'])} ({kappa}). "
-            f"{p['n_discordant_better']} pairs now agree with people and {p['n_discordant_worse']} no longer do.")
+            f"{_pairs(p['n_discordant_better'])} now {'agrees' if p['n_discordant_better'] == 1 else 'agree'} with "
+            f"people and {p['n_discordant_worse']} no longer {'does' if p['n_discordant_worse'] == 1 else 'do'}.")
+
+
+def _pairs(n: int) -> str:
+    return f"{n} pair" if n == 1 else f"{n} pairs"
 
 
 def _multiple_sentence(data: dict) -> str:
@@ -102,15 +107,18 @@ def _multiple_sentence(data: dict) -> str:
     if not m:
         return ""
     c = m["bonferroni"]
-    ci, label = c["agreement_difference_ci"], f"Bonferroni {c['confidence']:.1%} CI"
+    ci, label, diff = c["agreement_difference_ci"], f"Bonferroni {c['confidence']:.1%} CI", c["agreement_difference"]
     held = "its lead holds after the correction" if ci[0] > 0 else (
         "worse beyond noise after the correction" if ci[1] < 0 else "no difference beyond noise after the correction")
+    standing = (f"leads it by {100 * diff:+.0f} points" if diff > 0 else
+                f"trails it by {100 * -diff:.0f} points" if diff < 0 else "ties it")
+    after = (" To confirm a lead, label fresh pairs and measure it there." if ci[0] > 0 else
+             " None of the versions beats the baseline on these pairs." if ci[1] < 0 or diff <= 0 else "")
     return (f"{m['n_versions']} versions have been compared with {m['baseline']} on the same {m['n_pairs']} held-out "
             "pairs. The more versions are compared on the same pairs, the more the best one's lead is luck. The best, "
-            f"{m['best']}, leads by {100 * c['agreement_difference']:+.0f} points; corrected for {m['n_versions']} "
-            f"comparisons ({interval(*ci, spec='+.0f', scale=100, label=label)}, "
-            f"Holm-adjusted McNemar p = {m['holm_p'][m['best']]:.2g}): {held}. To confirm a lead, label fresh pairs "
-            "and measure it there.")
+            f"{m['best']}, {standing}; corrected for {m['n_versions']} comparisons "
+            f"({interval(*ci, spec='+.0f', scale=100, label=label)}, Holm-adjusted McNemar p = "
+            f"{m['holm_p'][m['best']]:.2g}): {held}.{after}")
 
 
 def comparison_figure(table: pd.DataFrame) -> go.Figure:
