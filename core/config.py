@@ -8,6 +8,7 @@ environment variable that holds its key.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -53,6 +54,7 @@ class GenerationConfig:
         _check(self.batch_size >= 1, "generation.batch_size", self.batch_size, "must be >= 1")
 
 
+CONSTITUTION_REF = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]{0,63})@([1-9][0-9]{0,8})")  # judge.constitution
 JUDGE_BACKENDS = ("local", "openai", "longest", "shortest", "random", "calibrated")
 JUDGE_METHODS = ("letters", "pointwise", "likelihood", "generate")
 
@@ -63,6 +65,7 @@ class JudgeConfig:
     model: str = field(default="smollm2-135m", metadata={"label": "Judge model (local name/folder, or the API model)", "help": "'local': 'smollm2-135m', 'tiny', or a local HF model directory; 'openai': the served model name."})
     method: str = field(default="letters", metadata={"label": "Local judge method", "help": f"For backend 'local': one of {JUDGE_METHODS} (see core/judges/local.py; 'generate' is core/judges/generate_parse.py). 'openai' reads letters only."})
     principles: str = field(default="", metadata={"label": "Principles file", "help": "Text file of principles the judge is shown; empty: the packaged constitution (core/judges/constitution.txt), found from any folder."})
+    constitution: str = field(default="", metadata={"label": "Constitution version (instead of the principles file)", "help": "NAME@VERSION of a constitution version kept in the run store (`rlaif-audit constitution list`, the Constitution page), e.g. 'default@2': the judge is shown that version's text instead of the principles file. A run resolves it when it starts (the file of that text, beside the store, becomes judge.principles), so its stored config names both."})
     calibration: str = field(default="", metadata={"label": "Calibration file (backend 'calibrated')", "help": "'calibrated': the JSON file `python -m core calibrate` wrote (core/judges/calibrated_model.py); it names the raw judges it reads."})
     tie_margin: float = field(default=0.0, metadata={"label": "Tie margin (TIE when |P − 0.5| is at most this)", "help": "Verdict is TIE when |P(A better) - 0.5| <= this."})
     batch_size: int = field(default=8, metadata={"label": "Sequences per forward pass", "help": "Sequences per forward pass (local methods 'likelihood' and 'generate')."})
@@ -83,6 +86,8 @@ class JudgeConfig:
     def __post_init__(self):
         _check(self.backend in JUDGE_BACKENDS, "judge.backend", self.backend, f"must be one of {JUDGE_BACKENDS}")
         _check(self.method in JUDGE_METHODS, "judge.method", self.method, f"must be one of {JUDGE_METHODS}")
+        _check(not self.constitution or bool(CONSTITUTION_REF.fullmatch(self.constitution)), "judge.constitution",
+               self.constitution, "must be NAME@VERSION, e.g. 'default@2' (a name of letters, digits, '.', '_', '-')")
         _check(0 <= self.tie_margin < 0.5, "judge.tie_margin", self.tie_margin, "must be in [0, 0.5)")
         _check(self.batch_size >= 1, "judge.batch_size", self.batch_size, "must be >= 1")
         _check(self.pass_tokens >= 1, "judge.pass_tokens", self.pass_tokens, "must be >= 1")

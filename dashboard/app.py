@@ -13,6 +13,7 @@ pages = [
     st.Page("pages/home.py", title="Start here", icon="🏠", default=True),
     st.Page("pages/spotcheck.py", title="Spot-check", icon="✍️"),
     st.Page("pages/audit.py", title="Agreement & bias", icon="⚖️"),
+    st.Page("pages/constitution.py", title="Constitution", icon="📜"),
     st.Page("pages/runs.py", title="Runs", icon="▶️"),
     st.Page("pages/monitor.py", title="Training monitor", icon="📈"),
     st.Page("pages/data.py", title="Data", icon="🗄️"),

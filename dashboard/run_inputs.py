@@ -19,7 +19,7 @@ def field_input(where, field: FormField, sources: list[str] = ()):
         return where.text_input(f"{label}: pairs file (JSONL)", key=state.run_form_file_key(field.name),
                                 placeholder="/path/to/human_pairs.jsonl")
     if field.choices:
-        return where.selectbox(label, field.choices, key=key, help=help_)
+        return where.selectbox(label, field.choices, key=key, help=help_, format_func=lambda v: v or "(none)")
     if field.kind is bool:
         return where.checkbox(label, key=key, help=help_)
     if field.kind is int:

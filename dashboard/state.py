@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.views import access, agreement, costs, session
+from core.views import access, agreement, constitution, constitution_compare, costs, session
 from core.views import runs_page as runs_ui
 
 ANNOTATOR = "annotator"
@@ -238,3 +238,59 @@ def monitor_run_index(options: list[str], with_curves: list[str]) -> int:
 def remember_monitor_run(run_id: str | None = None) -> None:
     """Keep the run the monitor shows (its box's on_change, or after drawing it) for the next visit."""
     st.session_state[MONITOR_CHOSEN] = run_id or st.session_state.get(MONITOR_RUN)
+
+
+# -- the Constitution page: the version being edited, its text, the last save's message --------
+CONSTITUTION_NAME = "constitution_name"
+CONSTITUTION_VERSION = "constitution_version"
+CONSTITUTION_JUDGE = "constitution_judge"
+CONSTITUTION_AUTHOR = "constitution_author"
+CONSTITUTION_NOTE = "constitution_note"
+CONSTITUTION_SAVED = "constitution_saved"
+CONSTITUTION_PER_PRINCIPLE = "constitution_per_principle"
+CONSTITUTION_STARTED = "constitution_job_started"
+CONSTITUTION_CANDIDATE = "constitution_candidate"
+CONSTITUTION_BASELINE = "constitution_baseline"
+
+
+def constitution_text_key(name: str, version: int) -> str:
+    return f"constitution_text.{name}@{version}"
+
+
+def seed_constitution_text(name: str, version: int) -> str:
+    """The text box's key for ``name``@``version``, holding that version's text until the person edits it."""
+    key = constitution_text_key(name, version)
+    if key not in st.session_state:
+        st.session_state[key] = constitution.version_text(get_store(), name, version)
+    return key
+
+
+def save_constitution(name: str, version: int) -> None:
+    """on_click of "Save as the next version": the edit of ``name``@``version`` becomes a version (or is
+    refused with the reason); the box then shows the new version, the old one's text is reloaded."""
+    key = constitution_text_key(name, version)
+    try:
+        new, message = constitution.save(get_store(), name, st.session_state.get(key, ""),
+                                         author=st.session_state.get(CONSTITUTION_AUTHOR, ""),
+                                         note=st.session_state.get(CONSTITUTION_NOTE, ""), base_version=version)
+    except ValueError as exc:
+        st.session_state[CONSTITUTION_SAVED] = ("error", f"Not saved: {exc}")
+        return
+    st.session_state[CONSTITUTION_SAVED] = ("success", message)
+    st.session_state[CONSTITUTION_VERSION] = new
+    st.session_state[CONSTITUTION_CANDIDATE] = new
+    st.session_state[CONSTITUTION_NOTE] = ""
+    st.session_state.pop(key, None)
+
+
+@st.cache_data(max_entries=8, show_spinner="Comparing versions…")
+def constitution_comparison(source: str, judge: str, name: str, baseline: int, candidate: int | None,
+                            version: tuple, n_versions: int) -> dict:
+    """The versions side by side (``core.views.constitution_compare.comparison``) at ``version``
+    (``Store.source_version``) with ``n_versions`` versions of ``name``."""
+    return constitution_compare.comparison(get_store(), source, judge, name, baseline=baseline, candidate=candidate)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the tuning pairs…")
+def constitution_faults(source: str, judge: str, name: str, version: int, data_version: tuple) -> dict:
+    return constitution.faults(get_store(), source, judge, name, version)

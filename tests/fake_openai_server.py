@@ -2,7 +2,9 @@
 
 Its "model" prefers the longer of the two responses it is shown: P(first better) is 0.8
 when the first is longer, 0.2 when it is shorter, 0.5 on equal lengths; it answers the
-letter with the top-5 logprobs of that first token. Faults are queued per test and each is
+letter with the top-5 logprobs of that first token. When the principles it is shown contain the
+word "terse" it prefers the shorter one instead (so a constitution version provably changes its
+verdicts); any other change of the principles changes nothing (a judge that ignores them). Faults are queued per test and each is
 used by the next matching request (``match`` is a substring of the prompt text):
 
     server.add_fault("delay", seconds=1.0)     # answer late (the client times out)
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _PAIR = re.compile(r"Response A:\n(.*)\n\nResponse B:\n(.*)\n\nWhich response is better", re.DOTALL)
+_PRINCIPLES = re.compile(r"follows these principles\.\n(.*?)\n\nQuestion:", re.DOTALL)
+TRIGGER = "terse"  # in the principles: the fake model prefers the shorter response
 
 
 @dataclass
@@ -105,6 +109,9 @@ def model_answer(text: str) -> tuple[str, list[dict]]:
     found = _PAIR.search(text)
     first, second = (found.group(1), found.group(2)) if found else ("", "")
     p_first = 0.5 if len(first) == len(second) else (0.8 if len(first) > len(second) else 0.2)
+    principles = _PRINCIPLES.search(text)
+    if principles and TRIGGER in principles.group(1).lower():
+        p_first = 1 - p_first
     top = [{"token": "A", "logprob": math.log(0.95 * p_first)},
            {"token": "B", "logprob": math.log(0.95 * (1 - p_first))},
            {"token": "The", "logprob": math.log(0.03)}, {"token": "Both", "logprob": math.log(0.02)}]

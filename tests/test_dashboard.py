@@ -184,8 +184,8 @@ def test_runs_form_offers_presets_and_a_widget_for_every_config_field(store_path
     widgets = {w.key: type(w).__name__ for kind in ("number_input", "text_input", "checkbox", "selectbox")
                for w in at.get(kind)}
     for name, kind in leaves(RunConfig):
-        expected = ("Selectbox" if name in ("judge.backend", "judge.method", "rl.algorithm", "rl.reward", "gate.action",
-                                            "gate.source") else
+        expected = ("Selectbox" if name in ("judge.backend", "judge.method", "judge.constitution", "rl.algorithm",
+                                            "rl.reward", "gate.action", "gate.source") else
                     {bool: "Checkbox", int: "NumberInput", float: "NumberInput", str: "TextInput"}[kind])
         assert widgets.get(f"run_form.{name}") == expected, name
     assert at.number_input(key="run_form.ppo.learning_rate").value == pytest.approx(3e-6)
@@ -386,7 +386,7 @@ def test_pages_import_no_torch_or_trl(tmp_path):
 
     code = (
         "import sys\nfrom streamlit.testing.v1 import AppTest\n"
-        "for p in ['spotcheck', 'audit', 'runs', 'monitor', 'data', 'report']:\n"
+        "for p in ['spotcheck', 'audit', 'constitution', 'runs', 'monitor', 'data', 'report']:\n"
         "    at = AppTest.from_file(f'dashboard/pages/{p}.py', default_timeout=120).run()\n"
         "    assert not at.exception, (p, at.exception)\n"
         "print(sorted(m for m in ('torch', 'trl', 'transformers') if m in sys.modules))\n"
@@ -464,3 +464,45 @@ def test_data_page_judges_uploaded_pairs_in_the_background(store_path):
     audit = page("audit").run()
     audit.selectbox(key="source_select").set_value("dataset:up").run()
     assert "shortest" in audit.selectbox(key="audit_focus").options
+
+
+def test_constitution_page_refuses_a_bad_edit_saves_a_good_one_judges_it_and_compares(store_path):
+    from fake_openai_server import FakeOpenAIServer
+
+    from core.runs.judge_jobs import write_api_judge
+
+    at = page("constitution").run()
+    assert not at.exception and at.title[0].value == "Constitution workbench"
+    assert "30 tuning pairs" in at.caption[0].value and "30 held-out pairs" in at.caption[0].value
+    box = at.text_area(key="constitution_text.default@1")
+    assert box.value.startswith("# Sample constitution")
+    box.set_value("   \n# nothing but a comment\n").run()
+    at.button(key="save_constitution").click().run()
+    assert "Not saved: text: empty" in at.error[0].value
+    assert Store(store_path).constitution_versions("default")["version"].tolist() == [1]
+    at.text_area(key="constitution_text.default@1").set_value("- Be terse: prefer the shorter response.\n").run()
+    at.text_input(key="constitution_author").input("dana").run()
+    at.text_input(key="constitution_note").input("people here prefer short answers").run()
+    at.button(key="save_constitution").click().run()
+    assert "Saved as default@2 (edited from default@1)." in at.success[0].value
+    assert at.selectbox(key="constitution_version").value == 2
+    assert "+- Be terse: prefer the shorter response." in at.code[0].value
+    with FakeOpenAIServer() as server:
+        fake = write_api_judge(store_path.parent / "judges", name="fake", base_url=server.base_url, model="m",
+                               api_key_env="")
+        at.run()
+        at.selectbox(key="constitution_judge").set_value(str(fake)).run()
+        at.button(key="judge_constitution").click().run()
+        assert not at.exception and any("in the background" in s.value for s in at.success)
+        store, deadline = Store(store_path), time.monotonic() + 120
+        while store.list_runs()["status"].iloc[0] not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline, store.list_runs().to_dict("records")
+            time.sleep(0.5)
+        assert store.list_runs()["status"].iloc[0] == "succeeded", store.list_runs()["error"].iloc[0]
+    at.run()
+    table = at.dataframe[-1].value if "Version" in at.dataframe[-1].value else at.dataframe[-2].value
+    assert {"default@1", "default@2"} <= set(table["Version"])
+    assert any("default@2 against default@1 on the same 30 held-out pairs" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 1
+    runs = page("runs").run()  # the Runs form offers the versions
+    assert {"default@1", "default@2"} <= set(runs.selectbox(key="run_form.judge.constitution").options)

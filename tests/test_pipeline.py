@@ -46,6 +46,9 @@ def test_store_holds_every_stage(tiny_run):
     assert counts["judgments"] == 16
     judgments = store.judgments_frame(run_id=run_id)
     assert judgments.p_a_ab.notna().all() and judgments.p_a_ba.notna().all()
+    judges = store.round_judges(run_id)  # which judge and constitution version judged each round
+    assert judges["round"].tolist() == [0, 1] and set(judges["judge"]) == set(judgments["judge"])
+    assert set(judges["constitution"]) == {"default@1"}  # the packaged principles are default@1
     keys = set(store.metrics_frame(run_id).key)
     assert {"objective/kl", "objective/scores", "loss", "train_accuracy", "human_accuracy",
             "response/mean_tokens"} <= keys

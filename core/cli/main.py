@@ -1,4 +1,4 @@
-"""Command line: ``rlaif-audit run|judge|calibrate|audit|import|export|dashboard ...`` (the same as ``python -m core``).
+"""Command line: ``rlaif-audit run|judge|calibrate|audit|import|export|constitution|dashboard ...`` (the same as ``python -m core``).
 
 ``rlaif-audit`` is installed by ``pip install -e .`` (scripts/setup.sh does it); every command works
 from any folder: built-in files resolve against the package, and the store is ``.rlaif/store.sqlite``
@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_parser(audit)
     _add_import_export(sub)
+    from core.cli.constitution import configure_parser as configure_constitution
+
+    configure_constitution(sub.add_parser("constitution", help="constitution versions: list, show, add, diff, "
+                                          "compare (core/judges/constitutions.py)"), DEFAULT_STORE)
     sub.add_parser("dashboard", help="start the Streamlit dashboard (usage statistics off); "
                    "extra arguments go to `streamlit run`, e.g. --server.port 8502")
     args, extra = parser.parse_known_args(argv)
@@ -63,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         return _export(args)
     if args.command == "calibrate":
         return _calibrate(args)
+    if args.command == "constitution":
+        from core.cli.constitution import run as run_constitution
+
+        return run_constitution(args)
     from core.cli.audit import run as run_audit
 
     return run_audit(args)
@@ -142,9 +150,14 @@ def _judge(args) -> int:
 def _add_calibrate(sub) -> None:
     cal = sub.add_parser("calibrate", help="fit a judge on human labels over raw judges' signals (core/judges/calibrated_model.py)")
     cal.add_argument("--source", action="append", required=True, help="'dataset:<name>' or 'run:<id>' (repeatable)")
-    cal.add_argument("--judge", action="append", required=True,
+    cal.add_argument("--judge", action="append", default=[],
                      help="a raw judge whose signals it reads: longest, shortest, random, local or a judge YAML "
                           "(repeatable); pairs it has not judged yet are judged first")
+    cal.add_argument("--principles-of", metavar="NAME@VERSION", action="append", default=[],
+                     help="also read each principle of this constitution version alone, as its own raw judge "
+                          "(the judge of --principle-judge asked about one principle at a time; repeatable)")
+    cal.add_argument("--principle-judge", default="embedded",
+                     help="the judge --principles-of asks: 'embedded' or a judge YAML (default embedded)")
     cal.add_argument("--out", required=True, type=Path, help="the calibration JSON to write")
     cal.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation (default 5)")
     cal.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression (default 1)")
@@ -166,14 +179,23 @@ def _calibrate(args) -> int:
     from core.views.text_report import format_table
 
     store = Store(args.store)
+    if not args.judge and not args.principles_of:
+        print("error: name at least one raw judge (--judge) or constitution version (--principles-of)", file=sys.stderr)
+        return 2
     known = set(store.source_names())
     missing = [s for s in args.source if s not in known]
     if missing:
         print(f"error: no pairs in {', '.join(missing)} (store {store.path.resolve()})", file=sys.stderr)
         return 2
     try:
+        specs = list(args.judge)
+        for ref in args.principles_of:
+            from core.human_labels.calibrated_fit import principle_judges
+            from core.runs.judge_jobs import judge_spec
+
+            specs += principle_judges(store, judge_spec(args.principle_judge), ref)
         with tqdm(desc="raw judges on the sources' pairs", unit="pair", file=sys.stderr) as bar:
-            raw = raw_judges(store, args.source, args.judge, progress=bar.update)
+            raw = raw_judges(store, args.source, specs, progress=bar.update)
         data = read_training_set(store, args.source, [j.name for j in raw])
         model = fit_calibrated(data, raw, C=args.C)
         save_model(model, args.out)

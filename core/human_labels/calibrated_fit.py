@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.config import JudgeConfig
 from core.human_labels.with_verdicts import read_source
 from core.judges import judge_config_from, make_judge
 from core.judges.calibrated_model import (
@@ -76,6 +77,16 @@ def fit_calibrated(data: TrainingSet, judges: list[RawJudge], *, C: float = 1.0,
                             for r in trained.itertuples()]}
     return CalibratedModel(tuple(judges), features, tuple(means.tolist()), tuple(scales.tolist()),
                            tuple(coef.tolist()), 0.0, float(C), trained_on)
+
+
+def principle_judges(store, spec, ref: str) -> list[JudgeConfig]:
+    """The judge ``spec`` (a name, YAML path or JudgeConfig that reads principles) asked about each
+    principle of constitution version ``ref`` alone: raw judges whose signals let the calibrated
+    judge weigh the principles one by one (``core/judges/constitutions.py``)."""
+    from core.judges.constitutions import principle_configs, with_version
+
+    cfg = judge_config_from(spec) if isinstance(spec, str) else spec
+    return [principle for _, principle in principle_configs(with_version(cfg, ref, store), store)]
 
 
 def raw_judges(store, sources: list[str], specs, *, progress=None, judge_missing: bool = True) -> list[RawJudge]:

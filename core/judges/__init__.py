@@ -46,9 +46,15 @@ def judge_config_from(name_or_path: str, **overrides) -> JudgeConfig:
 
 def make_judge(spec: JudgeConfig | str, *, store=None, **overrides) -> Judge:
     """The judge of a config, built-in name or YAML file. ``store`` holds the API judge's cache
-    of paid answers (default: the shared run store, ``core.store.default_store_path``) and, for a
-    calibrated judge, its raw judges' stored readings, used instead of reading them again."""
+    of paid answers and the constitution versions ``judge.constitution`` names (default: the shared
+    run store, ``core.store.default_store_path``) and, for a calibrated judge, its raw judges' stored
+    readings, used instead of reading them again."""
     cfg = spec if isinstance(spec, JudgeConfig) else judge_config_from(spec, **overrides)
+    if cfg.constitution:  # NAME@VERSION: the version's text, from the store (core/judges/constitutions.py)
+        from core.judges.constitutions import resolve
+        from core.store import Store, default_store_path
+
+        cfg = resolve(cfg, store if store is not None else Store(default_store_path()))
     if cfg.backend in ("longest", "shortest"):
         from core.judges.baselines import LengthJudge
 

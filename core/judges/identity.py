@@ -20,10 +20,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import JudgeConfig
+from core.config import ConfigError, JudgeConfig
 
 # JudgeConfig fields that cannot change a verdict (speed, money, retries, where the key lives).
 NON_VERDICT_FIELDS = frozenset({
+    "constitution",  # a name for a text: the text it resolves to (judge.principles) is what is hashed
     "batch_size", "pass_tokens", "concurrency", "timeout_s", "max_retries", "backoff_s", "api_key_env",
     "price_per_1k_input_tokens", "price_per_1k_output_tokens", "human_label_cost",
 })
@@ -63,6 +64,9 @@ def judge_identity(cfg: JudgeConfig) -> JudgeIdentity:
     """The identity of the judge ``cfg`` builds; reads the principles (and any calibration file)."""
     from core.judges.local import TEMPLATES, read_principles
 
+    if cfg.constitution and not cfg.principles and cfg.backend in ("local", "openai"):
+        raise ConfigError(f"judge.constitution {cfg.constitution!r} is not resolved to its text yet "
+                          "(core.judges.constitutions.resolve, which make_judge and start_run call)")
     fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in NON_VERDICT_FIELDS}
     fields.pop("principles", None)
     definition: dict = {"fields": fields}

@@ -56,13 +56,18 @@ def read_principles(path: str | Path) -> str:
     an empty or unreadable file is an error naming the file (and the line of bytes that are not UTF-8)."""
     path = Path(path) if str(path) else DEFAULT_PRINCIPLES
     try:
-        text = read_utf8(path).strip()
+        text = principles_text(read_utf8(path))
     except OSError as exc:
         raise ValueError(f"{path}: cannot read principles: {exc}") from exc
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
+    if not text:
         raise ValueError(f"{path}: the principles file is empty")
-    return "\n".join(lines)
+    return text
+
+
+def principles_text(text: str) -> str:
+    """What the judge is shown of a principles text: its lines, without blank lines and lines that
+    start with '#' (comments); '' when nothing is left."""
+    return "\n".join(ln for ln in text.strip().splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
 
 
 class LocalJudge(Judge):

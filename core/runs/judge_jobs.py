@@ -17,7 +17,9 @@ import yaml
 
 from core.config import ConfigError, JudgeConfig
 from core.data.sample_workspace import SAMPLE_DIR
+from core.human_labels.with_verdicts import labelled_pairs
 from core.judges import judge_config_from, make_judge
+from core.judges.constitutions import READS_PRINCIPLES, principle_configs, resolve, with_version
 from core.judges.identity import readable, readable_name
 from core.loop.judging import label_pairs, source_pairs
 from core.runs.progress import Reporter
@@ -39,10 +41,16 @@ def judge_spec(choice: str) -> str:
     return str(_EMBEDDED_YAML) if choice == EMBEDDED else choice
 
 
-def start_judge_job(store: Store, source: str, judge: str) -> str:
+def start_judge_job(store: Store, source: str, judge: str, *, constitutions: list[str] = (),
+                    per_principle: bool = False, labelled_only: bool = False) -> str:
     """Record a QUEUED job judging every pair of ``source`` with ``judge`` (built-in name,
     'embedded', or a judge YAML); ValueError, with nothing recorded, for a source with no pairs,
-    an unknown judge, a bad YAML or an API key variable that is not set."""
+    an unknown judge, a bad YAML or an API key variable that is not set.
+
+    With ``constitutions`` (NAME@VERSION, the first is the one being tried), the judge is shown each
+    version in turn instead of its own principles (a judge that reads no principles is refused:
+    every version would be the same judge); ``per_principle`` also asks it about each principle of
+    the first version alone; ``labelled_only`` judges only the pairs people labelled."""
     if source not in store.source_names():
         raise ValueError(f"no pairs in {source}")
     spec = judge_spec(judge)
@@ -50,9 +58,37 @@ def start_judge_job(store: Store, source: str, judge: str) -> str:
     if cfg.backend == "openai" and cfg.api_key_env and not os.environ.get(cfg.api_key_env):
         raise ValueError(f"the judge's API key variable ${cfg.api_key_env} is not set in the dashboard's "
                          "environment; set it and restart the dashboard (keys are never stored)")
-    n = len(source_pairs(store, source))
-    name = f"judge {source} · {readable_name(cfg)}"
-    return store.create_run({"kind": JOB_KIND, "source": source, "judge": spec, "n_pairs": n}, name=name)
+    if cfg.constitution:  # a judge YAML naming a version: refused now if the store does not hold it
+        resolve(cfg, store)
+    refs = list(dict.fromkeys(constitutions))
+    if refs and cfg.backend not in READS_PRINCIPLES:
+        raise ValueError(f"the {readable_name(cfg)!r} judge does not read principles, so every constitution "
+                         "version would be the same judge: pick a local or API judge")
+    for ref in refs:
+        with_version(cfg, ref, store)  # an unknown version is refused here, before anything is recorded
+    n = len(labelled_pairs(store, source) if labelled_only else source_pairs(store, source))
+    if labelled_only and n == 0:
+        raise ValueError(f"no pair of {source} has a human label yet")
+    name = f"judge {source} · {readable_name(cfg)}" + (f" · {refs[0]}" if refs else "")
+    config = {"kind": JOB_KIND, "source": source, "judge": spec, "n_pairs": n}
+    if refs:
+        config.update(constitutions=refs, per_principle=bool(per_principle))
+    if labelled_only:
+        config["labelled_only"] = True
+    return store.create_run(config, name=name)
+
+
+def job_judges(store: Store, config: dict) -> list[JudgeConfig | str]:
+    """What a job judges with, in order: its judge, or the judge shown each constitution version
+    (and each principle of the first alone, with ``per_principle``)."""
+    refs = config.get("constitutions") or []
+    if not refs:
+        return [config["judge"]]
+    cfg = judge_config_from(config["judge"])
+    out = [with_version(cfg, ref, store) for ref in refs]
+    if config.get("per_principle"):
+        out += [principle for _, principle in principle_configs(out[0], store)]
+    return out
 
 
 def execute_judge_job(store: Store, run_id: str, *, show_bars: bool = True) -> None:
@@ -60,17 +96,30 @@ def execute_judge_job(store: Store, run_id: str, *, show_bars: bool = True) -> N
     config = store.get_run(run_id)["config"]
     reporter = Reporter(store, run_id, show_bars=show_bars)
     with reporter.recording(cancelled="cancelled by request; Resume goes on"):
-        pairs = source_pairs(store, config["source"])
-        store.update_run(run_id, stage="loading judge", message=f"loading {Path(config['judge']).name}")
-        judge = make_judge(config["judge"], store=store)
-        try:
-            with reporter.stage("judging", len(pairs)) as progress:
-                judged = label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
-        finally:
-            judge.close()
+        source = config["source"]
+        pairs = labelled_pairs(store, source) if config.get("labelled_only") else source_pairs(store, source)
+        specs, judged, first = job_judges(store, config), 0, None
+        with reporter.stage("judging", len(pairs) * len(specs)) as progress:
+            for spec in specs:
+                store.update_run(run_id, message=f"loading {_spec_name(spec)}")
+                judge = make_judge(spec, store=store)
+                first = first or judge.name
+                try:
+                    store.update_run(run_id, message=f"judging with {_spec_name(spec)}")
+                    judged += label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
+                finally:
+                    judge.close()
+    what = f"{readable(first)} · {config['constitutions'][0]}" if config.get("constitutions") else readable(first)
+    extra = f" by {len(specs)} judges (versions, principles)" if len(specs) > 1 else ""
     store.update_run(run_id, status=RunStatus.SUCCEEDED, stage="done", progress=1.0,
-                     message=f"{readable(judge.name)}: {len(pairs)} pairs of {config['source']} judged "
-                             f"({judged} now, {len(pairs) - judged} before)")
+                     message=f"{what}: {len(pairs)} pairs of {source} judged{extra} ({judged} judgments now, "
+                             f"{len(pairs) * len(specs) - judged} before)")
+
+
+def _spec_name(spec) -> str:
+    if isinstance(spec, JudgeConfig):
+        return readable_name(spec) + (f" · {spec.constitution}" if spec.constitution else " · one principle")
+    return Path(spec).name
 
 
 def write_api_judge(folder: Path, *, name: str, base_url: str, model: str, api_key_env: str,

@@ -6,6 +6,7 @@ run that died continues from the last committed chunk or finished stage.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -20,9 +21,13 @@ from core.store import RunStatus, Store
 def start_run(store: Store, cfg: RunConfig) -> str:
     """Check the run's input files, then record it with its resolved config; it starts QUEUED.
 
-    A missing or malformed prompts, principles or human-pairs file raises ValueError naming
-    it, and no run is recorded.
+    A missing or malformed prompts, principles or human-pairs file, or a constitution version
+    the store does not hold, raises ValueError naming it, and no run is recorded.
     """
+    if cfg.judge.constitution:  # NAME@VERSION -> the file of that version's text, recorded with the run
+        from core.judges.constitutions import resolve
+
+        cfg = dataclasses.replace(cfg, judge=resolve(cfg.judge, store))
     check_inputs(cfg)
     if cfg.gate.enabled and is_store_source(cfg.gate.source) and cfg.gate.source not in store.source_names():
         raise ValueError(f"gate.source {cfg.gate.source!r} is not in the store: import its pairs first")
@@ -166,6 +171,7 @@ def judge_round(store, run_id, cfg, pairs, reporter) -> None:
 
     with reporter.stage("judging", len(pairs)) as progress:
         judge = make_judge(cfg.judge, store=store)  # the API judge keeps its answer cache in this store
+        record_round_judge(store, run_id, cfg, reporter.round, judge.name)
         try:
             label_pairs(store, judge, pairs, progress=progress, between_chunks=reporter.check_cancel)
             attack_judge(store, run_id, cfg, judge, pairs)
@@ -174,6 +180,13 @@ def judge_round(store, run_id, cfg, pairs, reporter) -> None:
             judge.close()
     if cfg.calibrate.from_spot_checks and reporter.round >= 1:
         calibrate_round(store, run_id, cfg, reporter.round, pairs, judge.name)
+
+
+def record_round_judge(store, run_id, cfg, round_, key) -> None:
+    """Which judge, and which constitution version, judged this round (the report's versions table)."""
+    from core.judges.constitutions import constitution_of
+
+    store.record_round_judge(run_id, round_, key, constitution_of(cfg.judge, store))
 
 
 def calibrate_round(store, run_id, cfg, round_, pairs, raw_key) -> None:

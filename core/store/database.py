@@ -1,6 +1,7 @@
 """The database under the store: the SQLite file in WAL mode, its tables, short transactions, and
 the change counters every write bumps. The tables' reads and writes are in the sibling modules
-(``runs``, ``stage_outputs``, ``pairs``, ``sources``, ``labels``, ``audit_snapshots``, ``judges``),
+(``runs``, ``stage_outputs``, ``pairs``, ``sources``, ``labels``, ``audit_snapshots``, ``judges``,
+``constitutions``),
 composed into ``core.store.Store``.
 
 All SQL of the project lives in this folder, so moving to a server database is a change here
@@ -111,6 +112,15 @@ CREATE TABLE IF NOT EXISTS audit_snapshots (source TEXT PRIMARY KEY, pairs INTEG
     data BLOB NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS judge_definitions (judge TEXT PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL,
     definition TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS constitution_versions (name TEXT NOT NULL, version INTEGER NOT NULL, text TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, author TEXT NOT NULL, note TEXT NOT NULL, base_version INTEGER,
+    created_at REAL NOT NULL, PRIMARY KEY (name, version));
+CREATE INDEX IF NOT EXISTS constitution_fingerprints ON constitution_versions (fingerprint);
+CREATE TABLE IF NOT EXISTS pair_splits (source TEXT NOT NULL, pair_id TEXT NOT NULL,
+    part TEXT NOT NULL CHECK (part IN ('tuning', 'heldout')), seed INTEGER NOT NULL, created_at REAL NOT NULL,
+    PRIMARY KEY (source, pair_id));
+CREATE TABLE IF NOT EXISTS run_judges (run_id TEXT NOT NULL, round INTEGER NOT NULL, judge TEXT NOT NULL,
+    constitution TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL, PRIMARY KEY (run_id, round));
 """ + "".join(f"INSERT OR IGNORE INTO data_versions (name) VALUES ('{table}');\n" for table in _VERSIONED)
 
 

@@ -100,6 +100,8 @@ class RunsTable:
             ("spot_check_draws", "DELETE FROM spot_check_draws WHERE source = 'run:' || ?"),
             ("source_judges", "DELETE FROM source_judges WHERE source = 'run:' || ?"),
             ("audit_snapshots", "DELETE FROM audit_snapshots WHERE source = 'run:' || ?"),
+            ("pair_splits", "DELETE FROM pair_splits WHERE source = 'run:' || ?"),
+            ("run_judges", "DELETE FROM run_judges WHERE run_id = ?"),
             *[(t, f"DELETE FROM {t} WHERE run_id = ?")
               for t in ("pairs", "prompts", "responses", "metrics", "ppo_samples", "artifacts", "runs")],
             ("source_versions", "DELETE FROM source_versions WHERE source = 'run:' || ?"),

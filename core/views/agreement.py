@@ -14,6 +14,7 @@ from core.human_labels.spot_checks import active_estimate
 from core.human_labels.team import annotator_summary, set_policy
 from core.human_labels.with_verdicts import read_judged, with_labels
 from core.judges.baselines import YARDSTICKS
+from core.judges.constitutions import versions_of_text
 from core.judges.identity import display_names
 from core.store import Store
 from core.wording import interval, missing, number, pct
@@ -100,7 +101,8 @@ def _with_ci(value, ci, *, spec: str = ".0%") -> str:
 
 def judge_definitions_table(store: Store, judges: list[str]) -> pd.DataFrame:
     """What each judge key stands for, readable: the name shown, backend, model, method, tie margin,
-    the principles' first line, and the definition digest (``core/judges/identity.py``). Judges
+    the constitution versions whose text it reads (``core/judges/constitutions.py``), the principles'
+    first line, and the definition digest (``core/judges/identity.py``). Judges
     stored before definitions were recorded show only their key."""
     shown = display_names(list(judges))
     stored = {row.judge: row for row in store.judge_definitions(judges).itertuples()}
@@ -113,6 +115,7 @@ def judge_definitions_table(store: Store, judges: list[str]) -> pd.DataFrame:
         rows.append({"Judge": shown[key], "Backend": fields.get("backend", ""), "Model": fields.get("model", ""),
                      "Method": fields.get("method", "") if fields.get("backend") == "local" else "",
                      "Tie margin": fields.get("tie_margin"),
+                     "Constitution": ", ".join(versions_of_text(store, principles)) if principles else "",
                      "Principles": principles.splitlines()[0][:80] if principles else "",
                      "Definition": row.digest[:12] if row is not None else "not recorded", "Stored as": key})
     return pd.DataFrame(rows)

@@ -36,6 +36,11 @@ def findings(report: dict, *, baselines: dict[str, dict] | None = None) -> list[
     return [s for s in out if s]
 
 
+def bias_findings(report: dict) -> list[str]:
+    """The position and length sentences of ``findings``: the faults a constitution edit can aim at."""
+    return [s for s in (_position_sentence(report), _verbosity_sentence(report)) if s]
+
+
 def _interval(r: dict, key: str) -> tuple[float, float] | None:
     """The 95% interval of ``key`` (flat or in ``agreement_detail``), None where undefined."""
     ci = r.get(f"{key}_ci95") or (r.get("agreement_detail") or {}).get(f"{key}_ci95")

@@ -72,7 +72,7 @@ def _table(frame) -> str:
 
 def build_report_html(reports: dict[str, dict], *, source: str, focus: str, examples: list[dict] = (),
                       costs: dict[str, dict] | None = None, run_html: str = "", said: list[str] | None = None,
-                      team: dict | None = None, labels_note: str = "") -> str:
+                      team: dict | None = None, labels_note: str = "", constitution: dict | None = None) -> str:
     """The report for judge ``focus`` (others shown beside it as yardsticks).
 
     ``said``: the findings as the page showed them (``findings.source_findings``); by default
@@ -80,7 +80,9 @@ def build_report_html(reports: dict[str, dict], *, source: str, focus: str, exam
     pairs and how well people agree with one another, the ceiling a judge is measured under.
     ``costs`` (``core.audit.cost.source_costs``) adds what the labels cost beside human labels;
     ``run_html`` (``run_section``) what a training run's reward model and PPO showed; ``labels_note``
-    (``core.views.agreement.policy_sentence``) how the human labels were combined.
+    (``core.views.agreement.policy_sentence``) how the human labels were combined; ``constitution``
+    (``core.views.constitution_compare.report_versions``) the constitution versions measured on
+    held-out pairs and the diff of the version the judge used.
     """
     if focus not in reports:
         raise ValueError(f"no audit for judge {focus!r}; audited: {sorted(reports)}")
@@ -101,7 +103,7 @@ def build_report_html(reports: dict[str, dict], *, source: str, focus: str, exam
 {warn}<h2>Findings</h2><ul>{items}</ul>
 <h2>All judges on the same pairs</h2>{table}
 {_people_section(team)}<h2>Charts</h2>{plots}
-{run_html}{_cost_section(costs, focus)}{_examples(examples)}
+{_constitution_section(constitution)}{run_html}{_cost_section(costs, focus)}{_examples(examples)}
 <p class="sub">Intervals are seeded bootstrap 95% CIs ({report.get('n_boot')} resamples). Agreement counts ties as a
 label (MT-Bench definition); κ is Cohen's kappa over A/B/TIE.</p>"""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Judge audit: {e(name)}</title>
@@ -135,6 +137,20 @@ def _people_section(team: dict | None) -> str:
     return (f"<h2>Agreement between people</h2><p>{html.escape(summary_sentence(team))}</p>{tables}"
             "<p class='sub'>A judge cannot be expected to agree with people more than people agree with one "
             "another.</p>")
+
+
+def _constitution_section(found: dict | None) -> str:
+    """The constitution versions measured on held-out pairs, and what the version used changed."""
+    if not found:
+        return ""
+    e = html.escape
+    table = _table(found["table"]) if len(found["table"]) else "<p>No version has judged the held-out pairs yet.</p>"
+    said = "".join(f"<li>{e(s)}</li>" for s in [*found["sentences"], found["multiple"]] if s)
+    diff = (f"<p>What {e(found['used'])} changed from {e(found['edited_from'])}:</p><pre>{e(found['diff'])}</pre>"
+            if found["diff"] else f"<p>{e(found['used'])} is the first version of its constitution.</p>")
+    return (f"<h2>Constitution versions</h2><p>This judge reads constitution {e(found['used'])}. Each version, shown "
+            f"to the same judge, on the {found['n_heldout']} held-out pairs of this source (pairs no edit was written "
+            f"against; differences are paired, on the same pairs):</p>{table}<ul>{said}</ul>{diff}")
 
 
 def _examples(examples) -> str:

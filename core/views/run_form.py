@@ -37,8 +37,8 @@ SOURCE_FIELDS = ("gate.source",)  # a store source or a file: a choice of source
 FILE_CHOICE = "a pairs file (type its path)…"  # the choice of a source field that opens the text box
 # The fields shown above the "Advanced" section (their labels come from the config's metadata).
 MAIN_FIELDS = ("name", "policy_model", "rounds", "prompts.path", "judge.backend", "judge.method", "judge.model",
-               "judge.principles", "prompts.n", "generation.responses_per_prompt", "reward.epochs", "rl.algorithm",
-               "rl.reward", "ppo.updates", "ppo.kl_coef")
+               "judge.principles", "judge.constitution", "prompts.n", "generation.responses_per_prompt", "reward.epochs",
+               "rl.algorithm", "rl.reward", "ppo.updates", "ppo.kl_coef")
 SECTION_TITLES = {"": "Run", "prompts": "Prompts", "generation": "Generation", "judge": "Judge",
                   "reward": "Reward model", "ppo": "RL steps (section ppo:, every optimiser)",
                   "rl": "RL optimiser and reward", "monitor": "Verbosity-gaming monitor",
@@ -95,18 +95,20 @@ def _label(field_name: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def form_fields(cls: type = RunConfig, prefix: str = "") -> list[FormField]:
-    """Every leaf field of ``cls``, nested dataclasses flattened to dotted names, in declaration order."""
+def form_fields(cls: type = RunConfig, prefix: str = "", *, choices: dict[str, tuple] | None = None) -> list[FormField]:
+    """Every leaf field of ``cls``, nested dataclasses flattened to dotted names, in declaration order.
+    ``choices`` adds closed sets known only at run time (the constitution versions in the store)."""
     hints = typing.get_type_hints(cls)
+    closed = {**CHOICES, **(choices or {})}
     out: list[FormField] = []
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
         if dataclasses.is_dataclass(kind):
-            out += form_fields(kind, f"{prefix}{f.name}.")
+            out += form_fields(kind, f"{prefix}{f.name}.", choices=choices)
         else:
             name = f"{prefix}{f.name}"
             default = f.default if f.default is not dataclasses.MISSING else None
-            out.append(FormField(name, kind, f.metadata.get("help", ""), default, CHOICES.get(name, ()),
+            out.append(FormField(name, kind, f.metadata.get("help", ""), default, tuple(closed.get(name, ())),
                                  f.metadata.get("label", "")))
     return out
 

@@ -30,8 +30,8 @@ from core.views.run_form import (
 
 __all__ = ["FILE_CHOICE", "JUDGE_BACKENDS", "JUDGE_METHODS", "FormField", "source_choices", "advanced_sections", "user_presets_dir", "can_cancel", "can_delete", "can_resume", "cancel_run",
            "config_from_values", "create_run", "default_config", "default_values", "estimate",
-           "form_fields", "latest_gate", "preset_values", "presets", "remove_run", "resume_run", "run_details", "run_values",
-           "is_judge_job", "run_progress", "runs_table", "start_run_from_form"]
+           "form_choices", "form_fields", "latest_gate", "preset_values", "presets", "remove_run", "resume_run",
+           "run_details", "run_values", "is_judge_job", "run_progress", "runs_table", "start_run_from_form"]
 
 DEFAULT_PRESET = "quick (sample_data)"
 
@@ -42,6 +42,17 @@ def default_config() -> RunConfig:
 
 def default_values() -> dict[str, Any]:
     return flat_values(default_config())
+
+
+def form_choices(store: Store, values: dict[str, Any]) -> dict[str, tuple]:
+    """The form's closed sets that live in the store: '' (the principles file) or a constitution version."""
+    from core.judges.constitutions import ensure_default
+
+    ensure_default(store)
+    rows = store.constitution_versions()
+    refs = [f"{r.name}@{r.version}" for r in rows.itertuples()]
+    current = values.get("judge.constitution") or ""
+    return {"judge.constitution": ("", *refs, *([current] if current and current not in refs else []))}
 
 
 def config_from_values(values: dict[str, Any]) -> RunConfig:

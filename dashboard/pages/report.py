@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.views.agreement import display_names, focus_order, policy_sentence, source_policy
+from core.views.constitution_compare import report_versions
 from core.views.findings import source_findings
 from core.views.report_html import build_report_html, disagreements, latest_run_with_metrics, run_section
 from dashboard import state
@@ -29,7 +30,7 @@ if st.button("Build HTML report", key="build_report", type="primary"):
                                  costs=state.source_costs(source, prices),
                                  team=state.team_labels(source, state.get_store().source_version(source)),
                                  run_html=run_section(state.get_store(), latest) if include_run else "",
-                                 labels_note=labels_note)
+                                 labels_note=labels_note, constitution=report_versions(state.get_store(), source, focus))
         st.session_state[state.REPORT] = {"key": report_key, "html": html.encode("utf-8")}
 built = st.session_state.get(state.REPORT)
 if built and built["key"] == report_key:  # stays after a download and any rerun, until the inputs change

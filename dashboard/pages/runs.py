@@ -18,7 +18,7 @@ right.caption(f"The form holds {st.session_state[state.RUN_FORM_FROM]}. Presets:
               f"sample_data/ and in {runs_ui.user_presets_dir()} (or $RLAIF_AUDIT_PRESETS).")
 if note := st.session_state.get(state.RUN_FORM_NOTE):  # a run config that could not be loaded
     st.warning(note)
-fields = runs_ui.form_fields()
+fields = runs_ui.form_fields(choices=runs_ui.form_choices(store, values))  # constitution versions
 field_inputs([f for f in fields if f.main], values)
 with st.expander("Advanced: every other setting of the run config"):
     for title, group in runs_ui.advanced_sections(fields):
