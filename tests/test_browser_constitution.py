@@ -73,7 +73,7 @@ def test_edit_save_judge_and_read_the_comparison_in_a_real_browser(app):
             page = browser.new_page(viewport={"width": WIDTH, "height": 900})
             page.set_default_timeout(SLOW)
             page.goto(url)
-            page.get_by_role("heading", name="Spot-check the judge").wait_for()
+            page.get_by_role("heading", name="RLAIF judge audit").wait_for()
             open_page(page, "Constitution", "Constitution workbench")
             choose(page, "Labelled pairs", "dataset:team")
             expect(page.get_by_text(re.compile(r"12 tuning pairs .* and 12 held-out pairs"))).to_be_visible()
