@@ -36,6 +36,7 @@ def test_app_opens_on_a_page_that_says_what_the_tool_is_and_what_to_do_first(sto
     said = " ".join(c.value for c in at.caption)
     assert "1 source(s), 60 pairs, 60 with a human label" in said
     assert "Only the yardsticks" in said  # the sample set is judged by yardsticks until a real judge reads it
+    assert "To do: 0 spot-check label(s) so far" in said  # its imported labels are not spot-checks
 
 
 def test_spot_check_labels_blind_then_reveals_and_undoes(store_path):

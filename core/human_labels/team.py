@@ -110,8 +110,9 @@ def record_label(store: Store, pair_id: str, annotator: str, label: str) -> dict
     if len(votes) == 1:
         sentence = f"Your label {after} is this pair's human label (nobody else labelled it)."
     elif not mine_counts:
-        sentence = (f"The pair's human label stays {after}: {breakdown}. Under this source's consensus policy your "
-                    f"label is measured against it, not counted; the policy is on the Agreement page.")
+        deciding = breakdown.split("; measured against it")[0]
+        sentence = (f"The pair's human label stays {after}, decided by {deciding}. Your {votes[me]} is measured against "
+                    f"it, not counted (consensus policy '{policy or 'imported'}'; the Agreement page can change it).")
     elif not changed:
         sentence = f"The pair's human label stays {after}: {breakdown}."
     else:

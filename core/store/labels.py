@@ -110,6 +110,14 @@ class LabelsTable:
         return {"rowid": votes[:, 0], "code": votes[:, 1], "imported": votes[:, 2],
                 "annotator": np.array([r[3] for r in rows], dtype=object), "policy": policy["policy"]}
 
+    def label_origin_counts(self) -> dict[str, int]:
+        """How many human labels came with imports and how many from spot-checks, over the whole store."""
+        con = self._connect()
+        try:
+            return dict(con.execute("SELECT origin, COUNT(*) FROM human_labels GROUP BY origin").fetchall())
+        finally:
+            con.close()
+
     def set_consensus_policy(self, source: str, policy: str, *, set_by: str = "") -> None:
         """How the votes on ``source``'s pairs become one human label (``core.audit.consensus``); a
         change counts as a change of the source's labels, so every cached audit of it is read again."""

@@ -30,6 +30,7 @@ def first_steps(store: Store) -> list[Step]:
     judges = sorted({j for s in sources["source"] for j in store.source_judges(s)})
     real = [j for j in judges if j not in YARDSTICKS]
     shown = display_names(real)
+    spot_checks = store.label_origin_counts().get("spot-check", 0)
     runs = store.list_runs()
     trained = runs[runs["kind"] == "train"]
     return [
@@ -41,8 +42,8 @@ def first_steps(store: Store) -> list[Step]:
              "Only the yardsticks (longest, shortest, random) have judged so far: judge with the embedded model "
              "or an API judge on the Data page.", "pages/data.py", bool(real)),
         Step("Spot-check the judge blind",
-             "Label a few pairs yourself; the judges' verdicts show only after you answer.", "pages/spotcheck.py",
-             n_labelled > 0),
+             f"{spot_checks} spot-check label(s) so far. Label a few pairs yourself; the judges' verdicts show only "
+             "after you answer.", "pages/spotcheck.py", spot_checks > 0),
         Step("Read the audit", "Agreement with people, position and length bias, calibration, cost.",
              "pages/audit.py", bool(real) and n_labelled > 0),
         Step("Run the loop and watch it", f"{len(trained)} training run(s) so far.", "pages/runs.py", len(trained) > 0),

@@ -9,5 +9,5 @@ st.markdown(WHAT_IT_IS)
 st.subheader("First steps")
 for n, step in enumerate(first_steps(state.get_store()), start=1):
     left, right = st.columns([3, 2])
-    left.page_link(step.page, label=f"{n}. {step.title}", icon="✅" if step.done else "➡️")
-    right.caption(step.status)
+    left.page_link(step.page, label=f"{n}. {step.title}")
+    right.caption(("Done: " if step.done else "To do: ") + step.status)
