@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 # name -> (rl section, ppo-section overrides): what each variant changes against the quick preset
 VARIANTS = {
-    "ppo": ({"algorithm": "ppo"}, {}),  # today's path: policy, reference, value and reward model, 2 epochs x 2
-    "rloo": ({"algorithm": "rloo"}, {}),
-    "grpo": ({"algorithm": "grpo"}, {}),
+    "ppo": ({"algorithm": "ppo"}, {"mini_batches": 2, "ppo_epochs": 2}),  # the old path: 4 models, 2 epochs x 2
+    "rloo": ({"algorithm": "rloo"}, {"mini_batches": 2}),  # the rollouts in two accumulated halves
+    "grpo": ({"algorithm": "grpo"}, {"mini_batches": 2}),
     "rloo-1mb": ({"algorithm": "rloo"}, {"mini_batches": 1}),  # the 8 rollouts in one forward/backward
     "rloo-lora": ({"algorithm": "rloo", "lora_r": 16}, {"mini_batches": 1}),
     "rloo-judge": ({"algorithm": "rloo", "reward": "judge"}, {"mini_batches": 1}),  # d-RLAIF, the quick judge
