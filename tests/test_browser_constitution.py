@@ -17,16 +17,9 @@ from core.runs.judge_jobs import write_api_judge
 from core.schema import ResponsePair
 from core.store import Store
 from tests.browser_helpers import (
-    SLOW,
-    WIDTH,
     choose,
-    launch_browser,
     open_page,
-    require_browser,
     screenshot,
-    start_app,
-    stop_process,
-    stop_run_workers,
     wait_for_charts,
     wait_idle,
 )
@@ -47,42 +40,23 @@ def team_pairs(store: Store, n: int = 24) -> None:
         store.set_human_label(p.pair_id, "dana", "A" if len(p.response_a) < len(p.response_b) else "B")
 
 
-@pytest.fixture
-def app(tmp_path):
-    require_browser()
-    store_path = tmp_path / "store.sqlite"
-    proc, url = start_app(ROOT, store=store_path, cache=tmp_path / "cache", log=tmp_path / "streamlit.log")
-    try:
-        yield url, Store(store_path)
-    finally:
-        stop_run_workers(Store(store_path))
-        stop_process(proc)
+def test_edit_save_judge_and_read_the_comparison_in_a_real_browser(browser_app, browser_page):
+    from playwright.sync_api import expect
 
-
-def test_edit_save_judge_and_read_the_comparison_in_a_real_browser(app):
-    from playwright.sync_api import expect, sync_playwright
-
-    url, store = app
+    (url, store), page = browser_app, browser_page
     team_pairs(store)
-    with FakeOpenAIServer() as server, sync_playwright() as pw:
+    with FakeOpenAIServer() as server:
         write_api_judge(store.path.parent / "judges", name="fake", base_url=server.base_url, model="fake-judge",
                         api_key_env="")
-        expect.set_options(timeout=SLOW)
-        browser = launch_browser(pw)
-        try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": 900})
-            page.set_default_timeout(SLOW)
-            page.goto(url)
-            page.get_by_role("heading", name="RLAIF judge audit").wait_for()
-            open_page(page, "Constitution", "Constitution workbench")
-            choose(page, "Labelled pairs", "dataset:team")
-            expect(page.get_by_text(re.compile(r"12 tuning pairs .* and 12 held-out pairs"))).to_be_visible()
-            choose(page, "Judge", "judge YAML: fake.yaml")
-            edit_and_save(page)
-            judge_and_compare(page)
-            screenshot(page, ROOT / "docs" / "screenshots" / "constitution.png")
-        finally:
-            browser.close()
+        page.goto(url)
+        page.get_by_role("heading", name="RLAIF judge audit").wait_for()
+        open_page(page, "Constitution", "Constitution workbench")
+        choose(page, "Labelled pairs", "dataset:team")
+        expect(page.get_by_text(re.compile(r"12 tuning pairs .* and 12 held-out pairs"))).to_be_visible()
+        choose(page, "Judge", "judge YAML: fake.yaml")
+        edit_and_save(page)
+        judge_and_compare(page)
+        screenshot(page, ROOT / "docs" / "screenshots" / "constitution.png")
     assert store.constitution_versions("default")["version"].tolist() == [1, 2]
 
 

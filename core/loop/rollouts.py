@@ -84,17 +84,30 @@ def save_checkpoint(folder: Path, step: int, policy, value_model, tokenizer) -> 
 
 class CheckpointCallback(TrainerCallback):
     """Saves the policy (and PPO's value model) every ``every`` updates, and continues the step count
-    of a resumed run: the trainer starts at 0, this sets it to ``start`` so metrics go on from there."""
+    of a resumed run: the trainer starts at 0, this sets it to ``start`` so metrics go on from there.
 
-    def __init__(self, folder: str | Path | None, every: int, tokenizer, *, start: int = 0):
+    A checkpoint must come after the update's metrics and rollouts are in the store: a run killed
+    between the two would resume after an update whose record was never written. PPO logs an update
+    before its step ends; the Trainer behind RLOO and GRPO ends the step first and logs after, so there
+    the checkpoint is written on the log (``save_on='log'``, with this callback after the store's)."""
+
+    def __init__(self, folder: str | Path | None, every: int, tokenizer, *, start: int = 0, save_on: str = "step_end"):
         self.folder = Path(folder) if folder else None
-        self.every, self.tokenizer, self.start = every, tokenizer, start
+        self.every, self.tokenizer, self.start, self.save_on = every, tokenizer, start, save_on
 
     def on_train_begin(self, args, state, control, **kwargs):
         state.global_step = self.start
         state.max_steps += self.start
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
+        if self.save_on == "step_end":
+            self._save(state, model)
+
+    def on_log(self, args, state, control, model=None, logs=None, **kwargs):
+        if self.save_on == "log":
+            self._save(state, model)
+
+    def _save(self, state, model) -> None:
         step = state.global_step
         if (self.folder is None or self.every <= 0 or step % self.every or step >= state.max_steps
                 or not state.is_world_process_zero):
@@ -171,8 +184,8 @@ def run_group_trainer(trainer_cls, config_cls, extra_args: dict, policy_path, sc
     texts = repeat_to(list(prompts), n_prompts)
     dataset = Dataset.from_dict({"prompt": [[{"role": "user", "content": t}] for t in texts]})
     args = config_cls(**group_trainer_args(cfg, rl, out_dir, start=start, report_to=report_to), **extra_args)
-    callbacks = [CheckpointCallback(checkpoint_dir, cfg.checkpoint_every, tokenizer, start=start),
-                 *(callback_factory(scorer) if callback_factory else [])]
+    callbacks = [*(callback_factory(scorer) if callback_factory else []),  # the store's first: see CheckpointCallback
+                 CheckpointCallback(checkpoint_dir, cfg.checkpoint_every, tokenizer, start=start, save_on="log")]
     trainer = trainer_cls(model=policy, reward_funcs=[scorer], args=args, train_dataset=dataset,
                           processing_class=tokenizer, callbacks=callbacks, peft_config=peft)
     trainer.remove_callback(PrinterCallback)  # metrics go to the store, not stdout
