@@ -42,6 +42,8 @@ VARIANTS = {
     "rloo-1mb": ({"algorithm": "rloo"}, {"mini_batches": 1}),  # the 8 rollouts in one forward/backward
     "rloo-lora": ({"algorithm": "rloo", "lora_r": 16}, {"mini_batches": 1}),
     "rloo-judge": ({"algorithm": "rloo", "reward": "judge"}, {"mini_batches": 1}),  # d-RLAIF, the quick judge
+    "rloo-1mb-fp32": ({"algorithm": "rloo", "precision": "fp32"}, {"mini_batches": 1}),
+    "rloo-1mb-bf16": ({"algorithm": "rloo", "precision": "bf16"}, {"mini_batches": 1}),  # bf16 autocast
 }
 
 

@@ -106,6 +106,14 @@ class JudgeConfig:
             _check(getattr(self, name) >= 0, f"judge.{name}", getattr(self, name), "must be >= 0")
 
 
+PRECISIONS = ("fp32", "bf16", "auto")
+_PRECISION_HELP = ("One of {}. 'fp32': every number in float32. 'bf16': the training forward and backward passes "
+                   "in bfloat16 mixed precision (weights, gradients' accumulation and the optimiser stay float32; "
+                   "transformers' bf16 autocast). 'auto': bf16 where the hardware computes it natively (a CPU with "
+                   "AVX512-BF16 or AMX, a GPU that supports it), else fp32. Generation, judging and the reported "
+                   "accuracies stay float32 either way.").format(PRECISIONS)
+
+
 @dataclass(frozen=True)
 class RewardConfig:
     epochs: float = field(default=2.0, metadata={"label": "RM epochs", "help": "Passes over the preference pairs."})
@@ -115,6 +123,7 @@ class RewardConfig:
     eval_fraction: float = field(default=0.25, metadata={"label": "Held-out share of pairs", "help": "Share of pairs held out to measure accuracy."})
     seed: int = field(default=0, metadata={"label": "RM seed (split and head)", "help": "Seed for the split and the scalar head."})
     checkpoint_every: int = field(default=50, metadata={"label": "RM checkpoint every (steps)", "help": "Save a resumable checkpoint (weights, optimizer, RNG) every this many optimizer steps, keeping the last; a killed run resumes from it. 0 disables."})
+    precision: str = field(default="fp32", metadata={"label": "RM training precision", "help": _PRECISION_HELP})
     rlhf_arm: bool = field(default=False, metadata={"label": "Compare with an RLHF reward model (RLHF arm)", "help": "Also compare RLAIF with RLHF each round: on the pairs that have both a human label and a judge winner (the human_pairs file, judged by the run's judge, and the run's own spot-checked pairs), train one reward model on the judge's labels and one on the human labels, with these settings and the same held-out split, and report both on the held-out human labels (stage 'reward_arms'). The two models are measured, then deleted; PPO uses the run's reward model as before."})
 
     def __post_init__(self):
@@ -122,6 +131,7 @@ class RewardConfig:
         _check(self.checkpoint_every >= 0, "reward.checkpoint_every", self.checkpoint_every, "must be >= 0")
         _check(self.learning_rate > 0, "reward.learning_rate", self.learning_rate, "must be > 0")
         _check(0 <= self.eval_fraction < 1, "reward.eval_fraction", self.eval_fraction, "must be in [0, 1)")
+        _check(self.precision in PRECISIONS, "reward.precision", self.precision, f"must be one of {PRECISIONS}")
 
 
 GATE_ACTIONS = ("stop", "warn")
@@ -195,12 +205,14 @@ class RLConfig:
     samples_per_prompt: int = field(default=2, metadata={"label": "Samples per prompt (RLOO/GRPO)", "help": "RLOO/GRPO: rollouts per prompt in an update (the group the baseline is taken from); must divide ppo.batch_size. PPO samples one per prompt and ignores it."})
     lora_r: int = field(default=0, metadata={"label": "LoRA rank (0: full fine-tuning)", "help": "RLOO/GRPO: train LoRA adapters of this rank (peft) instead of every weight; the reference policy is then the adapter-free model, so no second copy is loaded. The saved policy has the adapters merged in. 0: full fine-tuning."})
     lora_alpha: float = field(default=16.0, metadata={"label": "LoRA alpha", "help": "LoRA scaling numerator (the update is scaled by lora_alpha / lora_r)."})
+    precision: str = field(default="fp32", metadata={"label": "RL training precision (RLOO/GRPO)", "help": _PRECISION_HELP + " RLOO and GRPO only: PPO always computes in fp32."})
 
     def __post_init__(self):
         _check(self.algorithm in RL_ALGORITHMS, "rl.algorithm", self.algorithm, f"must be one of {RL_ALGORITHMS}")
         _check(self.reward in RL_REWARDS, "rl.reward", self.reward, f"must be one of {RL_REWARDS}")
         _check(self.lora_r >= 0, "rl.lora_r", self.lora_r, "must be >= 0")
         _check(self.lora_alpha > 0, "rl.lora_alpha", self.lora_alpha, "must be > 0")
+        _check(self.precision in PRECISIONS, "rl.precision", self.precision, f"must be one of {PRECISIONS}")
         grouped = self.algorithm in ("rloo", "grpo")
         _check(not grouped or self.samples_per_prompt >= 2, "rl.samples_per_prompt", self.samples_per_prompt,
                f"must be >= 2 for rl.algorithm '{self.algorithm}' (its baseline is the other samples of the same prompt)")
@@ -210,6 +222,9 @@ class RLConfig:
         _check(self.reward != "judge" or self.samples_per_prompt == 2, "rl.samples_per_prompt", self.samples_per_prompt,
                "must be 2 with rl.reward 'judge': a pairwise judge scores the two samples of a prompt against each other")
         _check(not self.lora_r or grouped, "rl.lora_r", self.lora_r, "applies to rl.algorithm 'rloo' and 'grpo' only")
+        _check(self.precision != "bf16" or grouped, "rl.precision", self.precision,
+               "'bf16' applies to rl.algorithm 'rloo' and 'grpo' only: TRL's experimental PPOTrainer runs its own "
+               "loop without autocast, so PPO computes in fp32 ('auto' means fp32 there)")
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,34 @@ def build_tiny_tokenizer():
     return fast
 
 
+def native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """Whether this machine computes bfloat16 natively: a CUDA GPU that supports it, or a CPU whose
+    flags name AVX512-BF16 or AMX-BF16 (elsewhere bf16 autocast is emulated, and slower than fp32)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return bool(torch.cuda.is_bf16_supported())
+    try:
+        flags = set(Path(cpuinfo).read_text(errors="replace").split())
+    except OSError:  # no /proc (macOS, Windows): assume not
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def use_bf16(precision: str) -> bool:
+    """A config's ``precision`` ('fp32', 'bf16' or 'auto'): whether training runs in bf16 mixed precision."""
+    return precision == "bf16" or (precision == "auto" and native_bf16())
+
+
+def precision_args(precision: str) -> dict:
+    """The TrainingArguments for ``precision``: ``bf16``, and ``use_cpu`` where bf16 runs on a CPU
+    (transformers refuses bf16 without a GPU unless told the CPU is meant)."""
+    import torch
+
+    bf16 = use_bf16(precision)
+    return {"bf16": bf16, **({"use_cpu": True} if bf16 and not torch.cuda.is_available() else {})}
+
+
 def load_tokenizer(path: str | Path):
     from transformers import AutoTokenizer
 

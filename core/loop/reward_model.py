@@ -57,7 +57,7 @@ def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardC
     from trl import RewardConfig as TRLRewardConfig
     from trl import RewardTrainer
 
-    from core.models import load_scalar_model, load_tokenizer
+    from core.models import load_scalar_model, load_tokenizer, precision_args
 
     if len(records) < 2:
         raise ValueError(f"the reward model needs at least 2 preference pairs, got {len(records)}")
@@ -73,7 +73,7 @@ def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardC
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size, max_length=cfg.max_length,
         logging_steps=1, save_strategy="steps" if saving else "no", save_steps=max(1, cfg.checkpoint_every),
         save_total_limit=1, report_to=list(report_to) or "none", seed=cfg.seed, disable_tqdm=True, center_rewards_coefficient=0.01,
-        bf16=False,
+        **precision_args(cfg.precision),  # mixed precision for training only: the accuracies below are float32
     )
     trainer = RewardTrainer(model=model, args=args, processing_class=tokenizer,
                             train_dataset=Dataset.from_list([{k: r[k] for k in columns} for r in train]),
@@ -85,7 +85,9 @@ def train_reward_model(base_model: str | Path, records: list[dict], cfg: RewardC
     if trainer.is_world_process_zero():  # under accelerate launch, one process writes the files
         tokenizer.save_pretrained(str(out_dir))
         (Path(out_dir) / "training_args.bin").unlink(missing_ok=True)  # a pickle: model folders hold safetensors only
-    model = trainer.model.eval()
+    # accelerate wrapped forward in bf16 autocast for training (reward.precision); unwrapping without that
+    # wrapper measures the accuracies in float32 whatever the training precision
+    model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False).eval()
     metrics = {
         "n_train": len(train), "n_heldout": len(held_out), "n_human": len(human_records),
         "train_accuracy": pairwise_accuracy(model, tokenizer, train),

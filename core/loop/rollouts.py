@@ -28,6 +28,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from core.models import precision_args
+
 
 def length_metrics(samples: Sequence[dict]) -> dict:
     if not samples:
@@ -145,7 +147,7 @@ def group_trainer_args(cfg, rl, out_dir, *, start: int, report_to: Sequence[str]
         max_completion_length=cfg.response_length, temperature=cfg.temperature, top_p=1.0, top_k=0,
         beta=cfg.kl_coef, learning_rate=cfg.learning_rate, num_iterations=1, max_steps=cfg.updates - start,
         logging_steps=1, save_strategy="no", report_to=list(report_to) or "none", seed=cfg.seed + start,
-        disable_tqdm=True, bf16=False, gradient_checkpointing=False,
+        disable_tqdm=True, gradient_checkpointing=False, **precision_args(rl.precision),
     )
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.config import RunConfig, config_from_dict
+from core.models import use_bf16
 from core.store import RunStatus, Store
 
 STAGES = ("generation", "judging", "reward model", "RLHF arm", "PPO")
@@ -52,9 +53,10 @@ def human_pair_count(cfg: RunConfig) -> int:
 
 def models_key(cfg: RunConfig) -> tuple:
     """What a stage's speed depends on beyond its amount of work: the models, and the RL optimiser and
-    reward (an RLOO update costs less than a PPO one; a judge reward more than a reward model's)."""
+    reward (an RLOO update costs less than a PPO one; a judge reward more than a reward model's), and
+    whether the training stages compute in bf16 on this machine (``precision``, 'auto' resolved)."""
     return (cfg.policy_model, cfg.judge.backend, cfg.judge.model, cfg.judge.method, cfg.rl.algorithm, cfg.rl.reward,
-            cfg.rl.lora_r)
+            cfg.rl.lora_r, use_bf16(cfg.reward.precision), cfg.rl.algorithm != "ppo" and use_bf16(cfg.rl.precision))
 
 
 def stage_seconds(store: Store, run_id: str) -> pd.DataFrame | None:

@@ -20,6 +20,7 @@ from core.config import (
     HUMAN_PAIRS_SOURCE,
     JUDGE_BACKENDS,
     JUDGE_METHODS,
+    PRECISIONS,
     RL_ALGORITHMS,
     RL_REWARDS,
     ConfigError,
@@ -32,7 +33,8 @@ from core.data.sample_workspace import SAMPLE_DIR
 PRESETS_ENV = "RLAIF_AUDIT_PRESETS"
 USER_PRESETS = Path("~/.config/rlaif-audit/presets")
 CHOICES = {"judge.backend": JUDGE_BACKENDS, "judge.method": JUDGE_METHODS, "gate.action": GATE_ACTIONS,
-           "rl.algorithm": RL_ALGORITHMS, "rl.reward": RL_REWARDS}
+           "rl.algorithm": RL_ALGORITHMS, "rl.reward": RL_REWARDS, "reward.precision": PRECISIONS,
+           "rl.precision": PRECISIONS}
 SOURCE_FIELDS = ("gate.source",)  # a store source or a file: a choice of sources, or a path typed in
 FILE_CHOICE = "a pairs file (type its path)…"  # the choice of a source field that opens the text box
 # The fields shown above the "Advanced" section (their labels come from the config's metadata).
