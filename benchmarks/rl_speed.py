@@ -167,6 +167,7 @@ def train_variant(task: dict) -> dict:
     result = evaluate(str(out), task)
     return {**result, "seconds_total": total, "s_per_update": statistics.median(per_update),
             "per_update": per_update, "kl_last": rows[-1].get("objective/kl") if rows else None,
+            "kl_per_update": [r.get("objective/kl") for r in rows],
             "train_reward_first": rows[0].get("objective/scores") if rows else None,
             "train_reward_last": rows[-1].get("objective/scores") if rows else None,
             "reward_seconds": statistics.fmean(r.get("reward_cost/seconds", 0.0) for r in rows) if rows else None}
@@ -203,14 +204,16 @@ def summarise(name: str, result: dict, start: dict) -> dict:
     return {"variant": name, "s_per_update": result["s_per_update"], "seconds_total": result["seconds_total"],
             "peak_rss_mb": result["peak_rss_mb"], "kl_last": result["kl_last"], "reward_gain": gain,
             "reward_gain_2se": gain_2se, "length_change_tokens": longer, "length_change_2se": longer_2se,
-            "reward_seconds_per_update": result["reward_seconds"], "per_update": result["per_update"]}
+            "reward_seconds_per_update": result["reward_seconds"], "per_update": result["per_update"],
+            "kl_per_update": result.get("kl_per_update", [])}
 
 
 def format_row(r: dict) -> str:
     kl = "n/a" if r["kl_last"] is None else f"{r['kl_last']:.3g}"
     return (f"{r['variant']:<11} {r['s_per_update']:7.2f} s/update  peak {r['peak_rss_mb']:6.0f} MB  KL {kl:>8}  "
             f"RM gain {r['reward_gain']:+.3f} ±{r['reward_gain_2se']:.3f}  "
-            f"length {r['length_change_tokens']:+.1f} ±{r['length_change_2se']:.1f} tokens")
+            f"length {r['length_change_tokens']:+.1f} ±{r['length_change_2se']:.1f} tokens\n"
+            f"{'':<11} KL by update: {' '.join('n/a' if k is None else f'{k:.3f}' for k in r['kl_per_update'])}")
 
 
 def table(rows: list[dict]) -> str:
