@@ -171,17 +171,21 @@ def start_two_runs(page) -> tuple[str, str]:
         box = page.get_by_label(label, exact=True)
         box.fill(value)
         box.press("Tab")
-    second = start_run(page)
+    second = start_run(page, before=(first,))
     expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value(f"{second} · tiny-again")
     screenshot(page, SHOTS / "runs.png")
     return first, second
 
 
-def start_run(page) -> str:
+def start_run(page, before: tuple[str, ...] = ()) -> str:
+    """Click "Start run"; the id of the run it started. ``before``: runs started earlier, whose
+    "Started run" message may still be on screen while the page reruns."""
     from playwright.sync_api import expect
 
     page.get_by_role("button", name="Start run").click()
-    started = page.get_by_text(re.compile(r"Started run \S+ in a worker process"))
+    pattern = r"Started run (?!" + "|".join(map(re.escape, before)) + r"\b)\S+ in a worker process" if before \
+        else r"Started run \S+ in a worker process"
+    started = page.get_by_text(re.compile(pattern))
     expect(started).to_be_visible()
     return re.search(r"Started run (\S+) in", started.inner_text()).group(1)
 

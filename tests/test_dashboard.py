@@ -186,7 +186,8 @@ def test_runs_form_offers_presets_and_a_widget_for_every_config_field(store_path
                for w in at.get(kind)}
     for name, kind in leaves(RunConfig):
         expected = ("Selectbox" if name in ("judge.backend", "judge.method", "judge.constitution", "rl.algorithm",
-                                            "rl.reward", "gate.action", "gate.source") else
+                                            "rl.reward", "gate.action", "gate.source", "reward.precision",
+                                            "rl.precision") else
                     {bool: "Checkbox", int: "NumberInput", float: "NumberInput", str: "TextInput"}[kind])
         assert widgets.get(f"run_form.{name}") == expected, name
     assert at.number_input(key="run_form.ppo.learning_rate").value == pytest.approx(3e-6)
