@@ -27,6 +27,19 @@ def tiny_model_path() -> Path:
     return resolve_model("tiny")
 
 
+@pytest.fixture(scope="module")
+def reward_model_path(tiny_model_path, tmp_path_factory) -> Path:
+    """A reward model trained for one epoch on 8 pairs from the tiny model: something for RL to optimise."""
+    from core.config import RewardConfig
+    from core.loop.reward_model import train_reward_model
+    from tests.test_training import preference_records
+
+    out = tmp_path_factory.mktemp("rm") / "rm"
+    train_reward_model(tiny_model_path, preference_records(8), RewardConfig(epochs=1, batch_size=4, eval_fraction=0),
+                       out)
+    return out
+
+
 @pytest.fixture
 def store(tmp_path):
     from core.store import Store

@@ -86,14 +86,6 @@ def test_reward_model_in_fp32_never_computes_in_bf16(tiny_model_path, tmp_path):
     assert spy.during == {torch.float32}
 
 
-@pytest.fixture(scope="module")
-def reward_model_path(tiny_model_path, tmp_path_factory):
-    out = tmp_path_factory.mktemp("rm") / "rm"
-    train_reward_model(tiny_model_path, preference_records(8), RewardConfig(epochs=1, batch_size=4, eval_fraction=0),
-                       out)
-    return out
-
-
 @pytest.mark.parametrize("algorithm", ["rloo", "grpo"])
 def test_rl_trains_in_bf16_and_saves_a_float32_policy_that_moved(algorithm, tiny_model_path, reward_model_path,
                                                                 tmp_path):

@@ -9,25 +9,16 @@ import pytest
 import torch
 import yaml
 
-from core.config import ConfigError, PPOStageConfig, RewardConfig, RLConfig, config_from_dict, load_config
+from core.config import ConfigError, PPOStageConfig, RLConfig, config_from_dict, load_config
 from core.judges import make_judge
 from core.loop.callbacks import StoreCallback, TensorBoardMirror
-from core.loop.reward_model import train_reward_model
 from core.loop.rl import metric_keys, run_rl
 from core.loop.rollouts import length_metrics
 from core.models import load_policy, load_tokenizer
 from tests.conftest import SAMPLE
-from tests.test_training import params, preference_records
+from tests.test_training import params
 
 PROMPTS = [f"Tell me about {w}." for w in ("cats", "rain", "tea", "maps")]
-
-
-@pytest.fixture(scope="module")
-def reward_model_path(tiny_model_path, tmp_path_factory):
-    out = tmp_path_factory.mktemp("rm") / "rm"
-    train_reward_model(tiny_model_path, preference_records(8), RewardConfig(epochs=1, batch_size=4, eval_fraction=0),
-                       out)
-    return out
 
 
 def recording(store, rl, cfg, seen, mirrors=()):
