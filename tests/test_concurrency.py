@@ -32,12 +32,14 @@ def annotate(path: str, annotator: str, i: int, barrier) -> None:
         store.set_human_label(f"pair-{k}", annotator, second_label(i, k))
 
 
-def run_processes(path, specs) -> None:
-    ctx = mp.get_context("spawn")  # a fresh interpreter per annotator, as separate dashboard sessions
-    barrier = ctx.Barrier(len(specs))
-    procs = [ctx.Process(target=annotate, args=(str(path), who, i, barrier)) for who, i in specs]
+def run_together(target, arg_tuples) -> None:
+    """``target(*args, barrier)`` in one spawned process per ``args``, all released at the same moment
+    by the barrier; every process must exit 0."""
+    ctx = mp.get_context("spawn")  # a fresh interpreter per writer, as separate dashboard sessions
+    barrier = ctx.Barrier(len(arg_tuples))
+    procs = [ctx.Process(target=target, args=(*args, barrier)) for args in arg_tuples]
     # a spawned child re-runs the parent's __main__ file; after an AppTest that is a dashboard page,
-    # which must not run in the annotators: start them with an empty __main__
+    # which must not run in the writers: start them with an empty __main__
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
@@ -48,6 +50,10 @@ def run_processes(path, specs) -> None:
     for p in procs:
         p.join(timeout=300)
     assert [p.exitcode for p in procs] == [0] * len(procs)
+
+
+def run_processes(path, specs) -> None:
+    run_together(annotate, [(str(path), who, i) for who, i in specs])
 
 
 def test_ten_annotators_at_once_lose_and_double_nothing(store):

@@ -3,10 +3,6 @@ names a version, the held-out split, and versions judged and compared on held-ou
 whose verdicts depend on a word of the principles and a judge that ignores them."""
 from __future__ import annotations
 
-import multiprocessing as mp
-import sys
-import types
-
 import pytest
 from fake_openai_server import FakeOpenAIServer
 
@@ -30,6 +26,7 @@ from core.schema import ResponsePair
 from core.store import Store
 from core.views import constitution as view
 from core.views.constitution_compare import comparison
+from tests.test_concurrency import run_together
 
 TERSE = "- Be terse: prefer the shorter response.\n- Be honest.\n"
 
@@ -94,19 +91,7 @@ def save_many(path: str, who: int, barrier) -> None:
 
 def test_people_saving_at_once_each_get_a_version_and_none_is_overwritten(store):
     ensure_default(store)
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(4)
-    procs = [ctx.Process(target=save_many, args=(str(store.path), who, barrier)) for who in range(4)]
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")  # a spawned child must not re-run a test's __main__
-    try:
-        for p in procs:
-            p.start()
-    finally:
-        sys.modules["__main__"] = main
-    for p in procs:
-        p.join(timeout=300)
-    assert [p.exitcode for p in procs] == [0] * 4
+    run_together(save_many, [(str(store.path), who) for who in range(4)])  # each process exits 0
     rows = store.constitution_versions("default")
     assert rows["version"].tolist() == list(range(1, 22))  # 1 packaged + 4 people x 5, no gap, no double
     assert sorted(rows["text"][1:]) == sorted(f"- Rule {w}.{k}: be kind.\n" for w in range(4) for k in range(5))

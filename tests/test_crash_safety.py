@@ -160,7 +160,9 @@ def test_kill_during_reward_training_resumes_from_the_checkpoint(tmp_path):
     assert (Path(run.store.get_artifact(run.run_id, 0, "reward_model")) / "model.safetensors").is_file()
 
 
-def test_kill_during_ppo_resumes_from_the_saved_policy(tmp_path):
+@pytest.mark.parametrize("algorithm", ["ppo", "rloo"])
+def test_kill_during_rl_resumes_from_the_saved_policy(algorithm, tmp_path):
+    """A run killed after an RL checkpoint goes on from it, the KL still to the round's start."""
     from core.loop.rollouts import latest_checkpoint
 
     checkpoints = None
@@ -168,39 +170,9 @@ def test_kill_during_ppo_resumes_from_the_saved_policy(tmp_path):
     def saved_one(store, rid):
         nonlocal checkpoints
         checkpoints = store.path.parent / "runs" / rid / "round0" / "ppo_checkpoints"
-        return run.stage_is("ppo") and latest_checkpoint(checkpoints) is not None
+        return run.stage_is(algorithm) and latest_checkpoint(checkpoints) is not None
 
-    run = Run(tmp_path, write_config(tmp_path, ppo={"updates": 4, "checkpoint_every": 2, "learning_rate": 0.001}))
-    run.kill_when(saved_one)
-    run.assert_lost()
-    step = latest_checkpoint(checkpoints)[0]
-    before = run.store.metrics_frame(run.run_id, stage="ppo")
-    run.resume()
-    metrics = run.store.metrics_frame(run.run_id)
-    assert metrics.query("stage == 'resume' and key == 'ppo_from_step'").step.tolist() == [step]
-    kl = metrics.query("stage == 'ppo' and key == 'objective/kl'").set_index("step").value
-    assert sorted(kl.index) == list(range(1, 5))  # every update once, numbered on from the checkpoint
-    assert abs(kl[1]) < 1e-6 < abs(kl[step + 1])  # the reference is still the round's starting policy
-    assert_kept(before[before.step <= step], metrics[metrics.stage == "ppo"], ["round", "stage", "step", "key"])
-    samples = run.store.ppo_samples_frame(run.run_id)
-    assert len(samples) == 4 * 4 and not samples.duplicated(["step", "idx"]).any()
-    assert not checkpoints.exists()
-    policy = Path(run.store.get_artifact(run.run_id, 0, "policy"))
-    assert (policy / "model.safetensors").is_file() and not list(policy.glob("*.bin"))
-
-
-def test_kill_during_rloo_resumes_from_the_saved_policy(tmp_path):
-    """As PPO: an RLOO run killed after a checkpoint goes on from it, the KL still to the round's start."""
-    from core.loop.rollouts import latest_checkpoint
-
-    checkpoints = None
-
-    def saved_one(store, rid):
-        nonlocal checkpoints
-        checkpoints = store.path.parent / "runs" / rid / "round0" / "ppo_checkpoints"
-        return run.stage_is("rloo") and latest_checkpoint(checkpoints) is not None
-
-    run = Run(tmp_path, write_config(tmp_path, rl={"algorithm": "rloo"},
+    run = Run(tmp_path, write_config(tmp_path, rl={"algorithm": algorithm},
                                      ppo={"updates": 4, "checkpoint_every": 2, "learning_rate": 0.001}))
     run.kill_when(saved_one)
     run.assert_lost()
@@ -210,7 +182,7 @@ def test_kill_during_rloo_resumes_from_the_saved_policy(tmp_path):
     metrics = run.store.metrics_frame(run.run_id)
     assert metrics.query("stage == 'resume' and key == 'ppo_from_step'").step.tolist() == [step]
     kl = metrics.query("stage == 'ppo' and key == 'objective/kl'").set_index("step").value
-    assert sorted(kl.index) == list(range(1, 5))
+    assert sorted(kl.index) == list(range(1, 5))  # every update once, numbered on from the checkpoint
     assert abs(kl[1]) < 1e-6 < abs(kl[step + 1])  # the reference is still the round's starting policy
     assert_kept(before[before.step <= step], metrics[metrics.stage == "ppo"], ["round", "stage", "step", "key"])
     samples = run.store.ppo_samples_frame(run.run_id)

@@ -7,6 +7,7 @@ import torch
 from safetensors import safe_open
 from transformers import TrainerCallback
 
+from core import models
 from core.config import ConfigError, PPOStageConfig, RewardConfig, RLConfig, config_from_dict
 from core.loop.reward_model import train_reward_model
 from core.loop.rl import run_rl
@@ -53,7 +54,9 @@ def test_auto_means_bf16_only_where_the_cpu_computes_it_natively(tmp_path, monke
     assert not native_bf16(tmp_path / "missing")  # no /proc/cpuinfo (macOS): fp32
     assert precision_args("fp32") == {"bf16": False}
     assert precision_args("bf16") == {"bf16": True, "use_cpu": True}  # transformers wants use_cpu for bf16 on a CPU
-    assert use_bf16("auto") == native_bf16()
+    for native in (True, False):
+        monkeypatch.setattr(models, "native_bf16", lambda native=native: native)
+        assert (use_bf16("auto"), use_bf16("bf16"), use_bf16("fp32")) == (native, True, False)
 
 
 @pytest.mark.parametrize("section", ["reward", "rl"])

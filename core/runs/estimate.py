@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.config import RunConfig, config_from_dict
-from core.models import use_bf16
 from core.store import RunStatus, Store
 
 STAGES = ("generation", "judging", "reward model", "RLHF arm", "PPO")
@@ -54,9 +53,10 @@ def human_pair_count(cfg: RunConfig) -> int:
 def models_key(cfg: RunConfig) -> tuple:
     """What a stage's speed depends on beyond its amount of work: the models, and the RL optimiser and
     reward (an RLOO update costs less than a PPO one; a judge reward more than a reward model's), and
-    whether the training stages compute in bf16 on this machine (``precision``, 'auto' resolved)."""
+    the training stages' ``precision`` settings as written (PPO's is always fp32). Not resolved: 'auto'
+    would need the hardware (torch and /proc/cpuinfo) on every rerun of the Runs page."""
     return (cfg.policy_model, cfg.judge.backend, cfg.judge.model, cfg.judge.method, cfg.rl.algorithm, cfg.rl.reward,
-            cfg.rl.lora_r, use_bf16(cfg.reward.precision), cfg.rl.algorithm != "ppo" and use_bf16(cfg.rl.precision))
+            cfg.rl.lora_r, cfg.reward.precision, "fp32" if cfg.rl.algorithm == "ppo" else cfg.rl.precision)
 
 
 def stage_seconds(store: Store, run_id: str) -> pd.DataFrame | None:
